@@ -1,0 +1,152 @@
+"""Opening, migrating and tuning the database (SQLite with WAL by default, or PostgreSQL)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from ..errors import StoreError, UsageError
+from . import schema
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets readers (reports, exports) run while a crawl writes; NORMAL is durable at
+    # transaction boundaries in WAL mode, which is what resumability relies on.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UsageError(f"not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        # Workers of a distributed run each open their own engine; NullPool keeps idle
+        # connections from piling up on the server.
+        return create_engine(url, poolclass=NullPool if "nullpool" in parsed.query else None)
+    raise UsageError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql+psycopg://")
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return cfg
+
+
+class Store:
+    """A handle on the database; stage modules take one and use its engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def upgrade(self, revision: str = "head") -> None:
+        cfg = alembic_config(self.engine)
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+    def downgrade(self, revision: str) -> None:
+        cfg = alembic_config(self.engine)
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, revision)
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
+
+    def is_current(self) -> bool:
+        return self.current_revision() == self.head_revision()
+
+    # --- runs and failures -------------------------------------------------------------
+
+    def start_run(self, stage: str, source: str, params: dict[str, Any] | None = None,
+                  versions: dict[str, str] | None = None) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(insert(schema.run).values(
+                stage=stage, source=source, started_at=utcnow(), status="running",
+                params=params or {}, versions=versions or {}, counts={},
+            ).returning(schema.run.c.id))
+            return int(result.scalar_one())
+
+    def finish_run(self, run_id: int, status: str, counts: dict[str, Any],
+                   error: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(schema.run).where(schema.run.c.id == run_id).values(
+                finished_at=utcnow(), status=status, counts=counts, error=error))
+
+    def record_failure(self, run_id: int, stage: str, item: str, reason: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(schema.failure).values(
+                run_id=run_id, stage=stage, item=item[:512], reason=reason, recorded_at=utcnow()))
+
+    # --- crawl checkpoints ----------------------------------------------------------------
+
+    def crawl_state(self, source: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.crawl_state).where(
+                schema.crawl_state.c.source == source)).mappings().first()
+            return dict(row) if row else None
+
+    def save_crawl_state(self, source: str, *, watermark: str | None, run_id: int,
+                         data: dict[str, Any] | None = None) -> None:
+        values = {"watermark": watermark, "last_run_id": run_id, "last_completed_at": utcnow(),
+                  "data": data or {}}
+        with self.engine.begin() as conn:
+            done = conn.execute(update(schema.crawl_state).where(
+                schema.crawl_state.c.source == source).values(**values))
+            if done.rowcount == 0:
+                conn.execute(insert(schema.crawl_state).values(source=source, **values))
+
+
+def open_store(url: str, *, migrate: bool = True) -> Store:
+    """Open the database at ``url``; bring its schema to the newest migration unless told not to."""
+    engine = make_engine(url)
+    store = Store(engine)
+    try:
+        if migrate:
+            store.upgrade()
+        elif not store.is_current():
+            raise StoreError("the database schema is not current; run `ptmscope db upgrade`")
+    except OperationalError as exc:
+        raise StoreError(f"cannot open database {engine.url.render_as_string()}: {exc.orig}") from exc
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database error: {exc}") from exc
+    return store

@@ -1,0 +1,304 @@
+"""Every table ptmscope stores, in one place. Alembic migrations in ``migrations/`` change it.
+
+Conventions:
+- surrogate integer keys, natural keys as unique constraints (so renames keep their rows);
+- list/dict fields that are read whole are JSON; anything that is joined on or counted is a column;
+- ``raw`` keeps the payload a row was built from, so fields a remote API adds later are not lost.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql
+
+# JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.
+JsonType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _ts(name: str, **kw: object) -> Column[object]:
+    return Column(name, DateTime(timezone=True), **kw)  # type: ignore[arg-type]
+
+
+run = Table(
+    "run", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("stage", String(64), nullable=False),
+    Column("source", String(255), nullable=False),
+    _ts("started_at", nullable=False),
+    _ts("finished_at"),
+    Column("status", String(16), nullable=False),  # running / completed / failed / interrupted
+    Column("params", JsonType),
+    Column("counts", JsonType),
+    Column("versions", JsonType),
+    Column("error", Text),
+)
+
+failure = Table(
+    "failure", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", ForeignKey("run.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("stage", String(64), nullable=False),
+    Column("item", String(512), nullable=False),
+    Column("reason", Text, nullable=False),
+    _ts("recorded_at", nullable=False),
+)
+
+crawl_state = Table(
+    "crawl_state", metadata,
+    Column("source", String(255), primary_key=True),
+    Column("watermark", String(64)),  # ISO timestamp of the newest change covered by a completed run
+    Column("cursor", Text),
+    Column("last_run_id", ForeignKey("run.id", ondelete="SET NULL")),
+    _ts("last_completed_at"),
+    Column("data", JsonType),
+)
+
+model = Table(
+    "model", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("hub", String(32), nullable=False),
+    Column("model_id", String(255), nullable=False),
+    Column("hub_object_id", String(64)),  # the Hub's stable _id: survives renames
+    Column("author", String(255)),
+    Column("sha", String(64)),
+    _ts("created_at"),
+    _ts("last_modified"),
+    Column("downloads", BigInteger),
+    Column("downloads_all_time", BigInteger),
+    Column("likes", Integer),
+    Column("library_name", String(128)),
+    Column("pipeline_tag", String(128)),
+    Column("domain", String(32)),
+    Column("tags", JsonType),
+    Column("license_raw", String(255)),
+    Column("license_spdx", String(255)),
+    Column("datasets", JsonType),
+    Column("languages", JsonType),
+    Column("base_models", JsonType),
+    Column("arxiv_ids", JsonType),
+    Column("gated", String(16)),  # "false" / "auto" / "manual" / "true": the Hub's own words
+    Column("private", Boolean),
+    Column("disabled", Boolean),
+    Column("card_data", JsonType),
+    Column("card_data_error", Text),
+    Column("model_index", JsonType),
+    Column("card_text", Text),
+    Column("card_sha", String(64)),
+    Column("config", JsonType),
+    Column("transformers_info", JsonType),
+    Column("safetensors", JsonType),
+    Column("parameter_count", BigInteger),
+    Column("used_storage", BigInteger),
+    Column("spaces", JsonType),
+    Column("spaces_count", Integer),
+    Column("security_status", JsonType),
+    Column("github_repo", String(255)),  # the hub's own declared code repository (PyTorch Hub)
+    Column("entrypoints", JsonType),
+    Column("title", String(512)),
+    Column("summary", Text),
+    Column("raw", JsonType),
+    Column("raw_hash", String(32)),
+    _ts("first_seen"),
+    _ts("last_seen"),
+    Column("last_seen_run", Integer),
+    Column("deleted", Boolean, nullable=False, default=False),
+    _ts("deleted_at"),
+    UniqueConstraint("hub", "model_id"),
+    Index("ix_model_hub_object", "hub", "hub_object_id"),
+    Index("ix_model_last_modified", "hub", "last_modified"),
+)
+
+model_alias = Table(
+    "model_alias", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("hub", String(32), nullable=False),
+    Column("old_id", String(255), nullable=False),
+    Column("model", ForeignKey("model.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("evidence", String(64), nullable=False),  # http_307 / object_id
+    _ts("detected_at", nullable=False),
+    UniqueConstraint("hub", "old_id"),
+)
+
+model_file = Table(
+    "model_file", metadata,
+    Column("model", ForeignKey("model.id", ondelete="CASCADE"), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("size", BigInteger),
+    Column("blob_id", String(64)),
+    Column("lfs_sha256", String(64)),
+    Column("lfs_size", BigInteger),
+    Column("format", String(32)),
+)
+
+model_commit = Table(
+    "model_commit", metadata,
+    Column("model", ForeignKey("model.id", ondelete="CASCADE"), primary_key=True),
+    Column("commit_id", String(64), primary_key=True),
+    Column("title", Text),
+    Column("message", Text),
+    Column("authors", JsonType),
+    _ts("created_at"),
+)
+
+model_edge = Table(
+    "model_edge", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("child", ForeignKey("model.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("parent_id", String(255), nullable=False),  # kept even when the parent is not stored
+    Column("parent", ForeignKey("model.id", ondelete="SET NULL"), index=True),
+    Column("relation", String(32), nullable=False),
+    Column("evidence", String(255), nullable=False),
+    UniqueConstraint("child", "parent_id", "relation", "evidence"),
+)
+
+card_metadata = Table(
+    "card_metadata", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model", ForeignKey("model.id", ondelete="CASCADE"), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("value", JsonType),
+    Column("extractor", String(64), nullable=False),
+    Column("confidence", Float),
+    UniqueConstraint("model", "field", "extractor"),
+)
+
+paper = Table(
+    "paper", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("source_id", String(255), nullable=False),
+    Column("venue", String(64)),
+    Column("year", Integer),
+    Column("title", Text),
+    Column("authors", JsonType),
+    Column("affiliations", JsonType),
+    Column("countries", JsonType),
+    Column("arxiv_id", String(32)),
+    Column("doi", String(255)),
+    Column("openreview_id", String(64)),
+    Column("code_links", JsonType),
+    Column("raw", JsonType),
+    UniqueConstraint("source", "source_id"),
+)
+
+repository = Table(
+    "repository", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", String(64), nullable=False, default="github.com"),
+    Column("owner", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("full_name_lower", String(512), nullable=False),  # identity is case-insensitive
+    Column("url", String(1024)),
+    Column("description", Text),
+    Column("homepage", String(1024)),
+    Column("language", String(64)),
+    Column("stars", Integer),
+    Column("forks", Integer),
+    Column("watchers", Integer),
+    Column("open_issues", Integer),
+    Column("size_kb", BigInteger),
+    Column("topics", JsonType),
+    Column("license_raw", String(255)),
+    Column("license_spdx", String(255)),
+    _ts("created_at"),
+    _ts("updated_at"),
+    _ts("pushed_at"),
+    Column("default_branch", String(255)),
+    Column("head_sha", String(64)),
+    Column("fork_parent", String(512)),
+    Column("archived", Boolean),
+    Column("etag", String(255)),
+    Column("raw", JsonType),
+    UniqueConstraint("host", "full_name_lower"),
+)
+
+repo_source = Table(
+    "repo_source", metadata,
+    Column("repository", ForeignKey("repository.id", ondelete="CASCADE"), primary_key=True),
+    Column("perspective", String(32), primary_key=True),
+)
+
+link = Table(
+    "link", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model", ForeignKey("model.id", ondelete="CASCADE"), index=True),
+    Column("paper", ForeignKey("paper.id", ondelete="CASCADE"), index=True),
+    Column("repository", ForeignKey("repository.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("confidence", Float),
+)
+
+usage = Table(
+    "usage", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("repository", ForeignKey("repository.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("path", String(1024), nullable=False),
+    Column("cell", Integer),
+    Column("line", Integer),
+    Column("library", String(64), nullable=False),
+    Column("call", String(255), nullable=False),
+    Column("model_name", String(512)),
+    Column("model", ForeignKey("model.id", ondelete="SET NULL"), index=True),
+    Column("expression", Text),
+    Column("resolved", Boolean, nullable=False),
+    Column("revision", String(255)),
+    Column("pinned", Boolean),
+    Column("trust_remote_code", Boolean),
+)
+
+scan = Table(
+    "scan", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scanner", String(64), nullable=False),
+    Column("scanner_version", String(64)),
+    Column("ruleset", String(64)),
+    Column("repository", ForeignKey("repository.id", ondelete="CASCADE"), index=True),
+    Column("commit", String(64)),
+    Column("status", String(16), nullable=False),
+    _ts("started_at"),
+    _ts("finished_at"),
+    Column("skipped", JsonType),
+)
+
+finding = Table(
+    "finding", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scan", ForeignKey("scan.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("rule_id", String(128), nullable=False),
+    Column("vuln_type", String(64)),
+    Column("category", String(64)),
+    Column("severity", String(16)),
+    Column("original_severity", String(32)),
+    Column("confidence", String(16)),
+    Column("cwe", String(32)),
+    Column("cve", String(32)),
+    Column("path", String(1024)),
+    Column("line", Integer),
+    Column("message", Text),
+    Column("fingerprint", String(64), index=True),
+)
