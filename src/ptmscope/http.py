@@ -163,11 +163,10 @@ class RetryTransport(httpx2.BaseTransport):
             if not retryable_method or attempt >= self.policy.max_retries:
                 return response
 
-            wait = parse_retry_after(response.headers.get("retry-after"))
-            if wait is None:
-                wait = quota_wait
-            if wait is None:
-                wait = self._backoff(attempt)
+            announced = parse_retry_after(response.headers.get("retry-after"))
+            if announced is None:
+                announced = quota_wait
+            wait = self._backoff(attempt) if announced is None else announced
             if wait > self.policy.max_retry_after:
                 log.warning("%s %s asks to wait %.0fs, more than the %.0fs allowed; giving up",
                             request.method, request.url, wait, self.policy.max_retry_after)
@@ -217,8 +216,8 @@ def make_client(
 def configure_huggingface_hub(settings: Settings, stats: HttpStats | None = None,
                               sleep: Callable[[float], None] = time.sleep) -> None:
     """Make huggingface_hub's shared client use our transport, timeouts and logging."""
+    from huggingface_hub import set_client_factory
     from huggingface_hub.utils import _http as hf_http
-    from huggingface_hub.utils import set_client_factory
 
     def factory() -> httpx2.Client:
         return make_client(settings, stats=stats, sleep=sleep,

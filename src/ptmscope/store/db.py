@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -38,6 +40,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _json_dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # integers beyond 64 bits and other rarities orjson refuses
+        return json.dumps(value)
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -46,13 +55,16 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, json_serializer=_json_dumps)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
         # Workers of a distributed run each open their own engine; NullPool keeps idle
         # connections from piling up on the server.
-        return create_engine(url, poolclass=NullPool if "nullpool" in parsed.query else None)
+        if "nullpool" in parsed.query:
+            return create_engine(parsed.difference_update_query(["nullpool"]), poolclass=NullPool,
+                                 json_serializer=_json_dumps)
+        return create_engine(url, json_serializer=_json_dumps)
     raise UsageError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql+psycopg://")
 
 

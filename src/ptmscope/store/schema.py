@@ -107,7 +107,9 @@ model = Table(
     Column("card_data_error", Text),
     Column("model_index", JsonType),
     Column("card_text", Text),
-    Column("card_sha", String(64)),
+    Column("card_sha", String(64)),  # the model sha the stored card was fetched at ("" = none there)
+    Column("commits_sha", String(64)),  # likewise for the commit history
+    Column("files_sha", String(64)),  # likewise for per-file sizes and LFS hashes
     Column("config", JsonType),
     Column("transformers_info", JsonType),
     Column("safetensors", JsonType),

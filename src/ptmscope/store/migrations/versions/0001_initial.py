@@ -48,6 +48,8 @@ def upgrade() -> None:
     sa.Column('model_index', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('card_text', sa.Text(), nullable=True),
     sa.Column('card_sha', sa.String(length=64), nullable=True),
+    sa.Column('commits_sha', sa.String(length=64), nullable=True),
+    sa.Column('files_sha', sa.String(length=64), nullable=True),
     sa.Column('config', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('transformers_info', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('safetensors', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),

@@ -1,0 +1,1 @@
+"""Pure functions from the store to the papers' tables and figures."""

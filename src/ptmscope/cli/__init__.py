@@ -1,0 +1,1 @@
+"""The ``ptmscope`` command: one module per command group, each thin over the library."""

@@ -1,0 +1,42 @@
+"""``ptmscope export``: write stored records as JSON Lines, CSV or Parquet."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from ..store.export import export_models
+from .context import state
+
+app = typer.Typer(help="Export stored records (one record per line / row).", no_args_is_help=True)
+
+
+class Format(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+    parquet = "parquet"
+
+
+@app.command()
+def models(
+    ctx: typer.Context,
+    fmt: Format = typer.Option(Format.jsonl, "--format", "-f", help="Output format."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Output file (default: standard output)."),
+    hub: str | None = typer.Option(None, help="Only this hub (huggingface, pytorch_hub)."),
+) -> None:
+    """Export models: id, author, sha, dates, downloads, likes, library, task, tags, license, datasets,
+    languages, base models, gating, GitHub repositories, deletion and previous ids."""
+    store = state(ctx).store()
+    if fmt is Format.parquet:
+        n = export_models(store, fmt.value, None, out, hub=hub)
+    elif out is None:
+        n = export_models(store, fmt.value, sys.stdout.buffer, None, hub=hub)
+        sys.stdout.buffer.flush()
+    else:
+        with out.open("wb") as fh:
+            n = export_models(store, fmt.value, fh, out, hub=hub)
+    if out is not None:
+        typer.echo(f"{n} models written to {out}", err=True)

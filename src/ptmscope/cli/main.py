@@ -1,0 +1,90 @@
+"""Entry point: global options, logging, and turning errors into messages and exit codes.
+
+Exit codes: 0 success; 1 findings at or above a threshold (audit/scan); 2 usage or input error;
+3 a remote source could not be reached; 4 the store could not be opened or written; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from .. import __version__
+from ..config import Settings
+from ..errors import PtmscopeError
+from . import collect, db, export, stats
+from .context import AppState
+
+app = typer.Typer(
+    name="ptmscope",
+    help="Map and security-assess the supply chain of pre-trained ML models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(collect.app, name="collect")
+app.add_typer(db.app, name="db")
+app.add_typer(export.app, name="export")
+app.add_typer(stats.app, name="stats")
+
+err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ptmscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db_url: str | None = typer.Option(None, "--db", help="Database URL (default: SQLite under --data-dir).",
+                                      envvar="PTMSCOPE_DB", show_envvar=True),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Where ptmscope keeps its data.",
+                                         envvar="PTMSCOPE_DATA_DIR", show_envvar=True),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging (-vv for HTTP)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars; only errors and results."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Map and security-assess the supply chain of pre-trained ML models."""
+    level = logging.WARNING if quiet or verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)],
+                        force=True)
+    if verbose < 2:
+        # The HTTP libraries log every request at INFO; that belongs to -vv.
+        for noisy in ("httpx", "httpx2", "httpcore", "huggingface_hub"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    settings = Settings.from_env().with_overrides(db_url=db_url, data_dir=data_dir)
+    ctx.obj = AppState(settings=settings, quiet=quiet)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
+    except PtmscopeError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

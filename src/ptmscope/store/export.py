@@ -1,0 +1,166 @@
+"""Streaming the store out as JSON Lines, CSV or Parquet (fields per DESIGN §6, plus a few more)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from sqlalchemy import select
+
+from ..errors import UsageError
+from . import Store, schema
+
+FORMATS = ("jsonl", "csv", "parquet")
+
+# Contract fields first (DESIGN §6); the rest are additions.
+MODEL_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "str"), ("author", "str"), ("sha", "str"), ("created_at", "str"), ("last_modified", "str"),
+    ("downloads", "int"), ("likes", "int"), ("library_name", "str"), ("pipeline_tag", "str"),
+    ("tags", "list"), ("license", "str"), ("datasets", "list"), ("languages", "list"),
+    ("base_models", "list"), ("gated", "str"), ("github_repos", "list"), ("deleted", "bool"),
+    ("previous_ids", "list"),
+    ("hub", "str"), ("domain", "str"), ("parameter_count", "int"), ("used_storage", "int"),
+    ("spaces_count", "int"), ("private", "bool"), ("disabled", "bool"), ("arxiv_ids", "list"),
+    ("has_card", "bool"), ("file_count", "int"), ("commit_count", "int"), ("entrypoints", "list"),
+)
+
+BATCH = 2000
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _lists(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
+
+
+def iter_models(store: Store, hub: str | None = None, include_deleted: bool = True) -> Iterator[dict[str, Any]]:
+    """One dict per model, in a stable order (hub, id)."""
+    m = schema.model
+    cols = [m.c.id.label("pk"), m.c.hub, m.c.model_id, m.c.author, m.c.sha, m.c.created_at, m.c.last_modified,
+            m.c.downloads, m.c.likes, m.c.library_name, m.c.pipeline_tag, m.c.tags, m.c.license_raw,
+            m.c.license_spdx, m.c.datasets, m.c.languages, m.c.base_models, m.c.gated, m.c.github_repo,
+            m.c.deleted, m.c.domain, m.c.parameter_count, m.c.used_storage, m.c.spaces_count, m.c.private,
+            m.c.disabled, m.c.arxiv_ids, (m.c.card_text.is_not(None)).label("has_card"), m.c.entrypoints]
+    query = select(*cols).order_by(m.c.hub, m.c.model_id)
+    if hub:
+        query = query.where(m.c.hub == hub)
+    if not include_deleted:
+        query = query.where(m.c.deleted.is_(False))
+    with store.engine.connect() as conn:
+        result = conn.execution_options(yield_per=BATCH).execute(query)
+        for part in result.partitions():
+            pks = [row.pk for row in part]
+            aliases, repos, files, commits = _related(conn, pks)
+            for row in part:
+                gh = list(repos.get(row.pk, []))
+                if row.github_repo and row.github_repo not in gh:
+                    gh.insert(0, row.github_repo)
+                yield {
+                    "id": row.model_id, "author": row.author, "sha": row.sha,
+                    "created_at": _iso(row.created_at), "last_modified": _iso(row.last_modified),
+                    "downloads": row.downloads, "likes": row.likes, "library_name": row.library_name,
+                    "pipeline_tag": row.pipeline_tag, "tags": _lists(row.tags),
+                    "license": row.license_spdx or row.license_raw, "datasets": _lists(row.datasets),
+                    "languages": _lists(row.languages), "base_models": _lists(row.base_models),
+                    "gated": row.gated, "github_repos": gh, "deleted": bool(row.deleted),
+                    "previous_ids": sorted(aliases.get(row.pk, [])),
+                    "hub": row.hub, "domain": row.domain, "parameter_count": row.parameter_count,
+                    "used_storage": row.used_storage, "spaces_count": row.spaces_count,
+                    "private": row.private, "disabled": row.disabled, "arxiv_ids": _lists(row.arxiv_ids),
+                    "has_card": bool(row.has_card), "file_count": files.get(row.pk, 0),
+                    "commit_count": commits.get(row.pk, 0), "entrypoints": _lists(row.entrypoints),
+                }
+
+
+def _related(conn: Any, pks: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]], dict[int, int],
+                                                  dict[int, int]]:
+    from sqlalchemy import func
+
+    aliases: dict[int, list[str]] = defaultdict(list)
+    for row in conn.execute(select(schema.model_alias.c.model, schema.model_alias.c.old_id)
+                            .where(schema.model_alias.c.model.in_(pks))):
+        aliases[row.model].append(row.old_id)
+    repos: dict[int, list[str]] = defaultdict(list)
+    r, lk = schema.repository, schema.link
+    for row in conn.execute(select(lk.c.model, r.c.owner, r.c.name).join(r, r.c.id == lk.c.repository)
+                            .where(lk.c.model.in_(pks)).order_by(lk.c.model, r.c.full_name_lower)):
+        full = f"{row.owner}/{row.name}"
+        if full not in repos[row.model]:
+            repos[row.model].append(full)
+    f, c = schema.model_file, schema.model_commit
+    files = dict(conn.execute(select(f.c.model, func.count()).where(f.c.model.in_(pks)).group_by(f.c.model)).all())
+    commits = dict(conn.execute(select(c.c.model, func.count()).where(c.c.model.in_(pks))
+                                .group_by(c.c.model)).all())
+    return aliases, repos, files, commits
+
+
+def _json_default(value: Any) -> Any:
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def write_jsonl(rows: Iterator[dict[str, Any]], out: IO[bytes]) -> int:
+    n = 0
+    for row in rows:
+        out.write(orjson.dumps(row, default=_json_default))
+        out.write(b"\n")
+        n += 1
+    return n
+
+
+def write_csv(rows: Iterator[dict[str, Any]], out: IO[bytes], fields: list[str]) -> int:
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    writer = csv.DictWriter(text, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    n = 0
+    for row in rows:
+        # Lists go into one cell as JSON, so a reader can recover them exactly.
+        writer.writerow({k: (orjson.dumps(v).decode() if isinstance(v, list | dict) else v)
+                         for k, v in row.items()})
+        n += 1
+    text.detach()
+    return n
+
+
+def write_parquet(rows: Iterator[dict[str, Any]], path: Path, fields: tuple[tuple[str, str], ...]) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"str": pa.string(), "int": pa.int64(), "bool": pa.bool_(), "list": pa.list_(pa.string())}
+    arrow_schema = pa.schema([(name, types[kind]) for name, kind in fields])
+    n = 0
+    with pq.ParquetWriter(path, arrow_schema) as writer:
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append({name: ([orjson.dumps(v).decode() if not isinstance(v, str) else v for v in row[name]]
+                                 if kind == "list" else row[name]) for name, kind in fields})
+            if len(batch) >= BATCH:
+                writer.write_table(pa.Table.from_pylist(batch, schema=arrow_schema))
+                n += len(batch)
+                batch = []
+        if batch:
+            writer.write_table(pa.Table.from_pylist(batch, schema=arrow_schema))
+            n += len(batch)
+    return n
+
+
+def export_models(store: Store, fmt: str, out: IO[bytes] | None, path: Path | None, hub: str | None = None) -> int:
+    rows = iter_models(store, hub=hub)
+    if fmt == "jsonl":
+        assert out is not None
+        return write_jsonl(rows, out)
+    if fmt == "csv":
+        assert out is not None
+        return write_csv(rows, out, [name for name, _ in MODEL_FIELDS])
+    if fmt == "parquet":
+        if path is None:
+            raise UsageError("parquet output needs a file: pass --out FILE")
+        return write_parquet(rows, path, MODEL_FIELDS)
+    raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
