@@ -141,7 +141,11 @@ class RetryTransport(httpx2.BaseTransport):
             try:
                 response = self.inner.handle_request(request)
             except (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError) as exc:
-                if not retryable_method or attempt >= self.policy.max_retries:
+                # A refused connection or an unknown host is usually a wrong URL or a server that
+                # is down: retry briefly, and let the caller report it instead of waiting minutes.
+                limit = min(2, self.policy.max_retries) if isinstance(exc, httpx2.ConnectError) else \
+                    self.policy.max_retries
+                if not retryable_method or attempt >= limit:
                     raise
                 wait = self._backoff(attempt)
                 log.debug("%s %s failed (%s); retry %d in %.2fs", request.method, request.url,

@@ -27,6 +27,7 @@ def huggingface(
     full: bool = typer.Option(False, "--full", help="Re-list everything; flag models that disappeared as deleted."),
     workers: int = typer.Option(8, min=1, max=64, help="Parallel per-model requests (cards, history, files)."),
     endpoint: str | None = typer.Option(None, help="Hub URL (default: $HF_ENDPOINT or https://huggingface.co)."),
+    batch_size: int = typer.Option(1000, min=1, hidden=True, help="Models per transaction."),
 ) -> None:
     """List Hugging Face models into the store; a re-run fetches only what changed since the last run."""
     app_state = state(ctx)
@@ -34,7 +35,7 @@ def huggingface(
     store = app_state.store()
     hub = HuggingFaceHub(settings)
     opts = HfOptions(limit=limit, author=author, cards=cards, history=history, files=files, full=full,
-                     workers=workers)
+                     workers=workers, batch_size=batch_size)
     try:
         with progress_bar("Hugging Face models", total=limit, enabled=not app_state.quiet) as advance:
             summary = collect_huggingface(store, hub, opts, progress=advance)

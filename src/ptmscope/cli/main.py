@@ -58,10 +58,16 @@ def root(
     level = logging.WARNING if quiet or verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)],
                         force=True)
+    from huggingface_hub.utils import logging as hf_logging
+
+    # huggingface_hub prints through a handler of its own; route it through ours instead.
+    hf_logging.disable_propagation()
+    hf_logging.get_logger().handlers.clear()
+    hf_logging.enable_propagation()
     if verbose < 2:
-        # The HTTP libraries log every request at INFO; that belongs to -vv.
+        # The HTTP libraries log every request and retry; that belongs to -vv.
         for noisy in ("httpx", "httpx2", "httpcore", "huggingface_hub"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+            logging.getLogger(noisy).setLevel(logging.ERROR)
     settings = Settings.from_env().with_overrides(db_url=db_url, data_dir=data_dir)
     ctx.obj = AppState(settings=settings, quiet=quiet)
 

@@ -14,14 +14,14 @@ How a Hugging Face crawl stays correct when killed at any moment:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from importlib.metadata import version
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 
 from .. import __version__
 from ..errors import PtmscopeError, SourceUnavailableError
@@ -49,12 +49,13 @@ class CollectSummary:
     deleted: int = 0
     failed: int = 0
     skipped: int = 0
+    backfilled: int = 0
     complete: bool = False
     checkpoint: str | None = None
 
     def counts(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("seen", "new", "updated", "unchanged", "renamed", "deleted",
-                                              "failed", "skipped")}
+                                              "failed", "skipped", "backfilled")}
 
     def line(self) -> str:
         return (f"{self.source}: {self.new} new, {self.updated} updated, {self.deleted} deleted, "
@@ -71,6 +72,7 @@ class HfOptions:
     files: bool = False
     full: bool = False
     workers: int = 8
+    batch_size: int = BATCH_SIZE  # models written per transaction; also what a kill can lose
 
 
 @dataclass
@@ -110,18 +112,18 @@ class _HfBatchWriter:
             try:
                 out.card = self.hub.card_text(record.model_id, sha)
                 out.card_ok = True
-            except HUB_ERRORS as exc:
+            except Exception as exc:
                 out.errors.append(("card", f"{type(exc).__name__}: {exc}"))
         if self.opts.history and (stored is None or stored.commits_sha != sha):
             try:
                 out.commits = self.hub.commits(record.model_id, sha)
-            except HUB_ERRORS as exc:
+            except Exception as exc:
                 out.errors.append(("history", f"{type(exc).__name__}: {exc}"))
         if self.opts.files and (stored is None or stored.files_sha != sha):
             try:
                 detail = self.hub.model_detail(record.model_id, files=True)
                 out.files, out.current_id = detail.files, detail.current_id
-            except HUB_ERRORS as exc:
+            except Exception as exc:
                 out.errors.append(("files", f"{type(exc).__name__}: {exc}"))
         return out
 
@@ -166,31 +168,10 @@ class _HfBatchWriter:
             unchanged = [pks[r.model_id] for r in records if r.model_id not in changed_ids]
             rows.touch_models(conn, unchanged, now=now, run_id=run_id)
 
-            files: dict[int, Sequence[ModelFile]] = {}
-            commits: dict[int, Sequence[ModelCommit]] = {}
-            for r in changed:
-                if r.files is not None:
-                    files[pks[r.model_id]] = r.files
-            for model_id, f in fetched.items():
-                pk = pks[model_id]
-                sha = unique[model_id].sha
-                detail: dict[str, Any] = {}
-                if f.card_ok:
-                    detail.update(card_text=f.card.replace("\x00", "") if f.card else None, card_sha=sha)
-                if f.commits is not None:
-                    commits[pk] = f.commits
-                    detail["commits_sha"] = sha
-                if f.files is not None:
-                    files[pk] = f.files
-                    detail["files_sha"] = sha
-                rows.set_detail_shas(conn, pk, detail)
-            rows.replace_files(conn, files)
-            rows.replace_commits(conn, commits)
+            listed_files = {pks[r.model_id]: r.files for r in changed if r.files is not None}
+            self._write_details(conn, fetched, pks, {r.model_id: r.sha for r in records}, listed_files)
 
-        for model_id, f in fetched.items():
-            for what, reason in f.errors:
-                self.summary.failed += 1
-                self.store.record_failure(run_id, f"collect.{what}", model_id, reason)
+        self._record_errors(fetched)
         self.summary.renamed += len(renames)
         for r in changed:
             s = prior[r.model_id]
@@ -199,6 +180,45 @@ class _HfBatchWriter:
             elif s.model_id == r.model_id:
                 self.summary.updated += 1
         self.summary.unchanged += len(unchanged)
+
+    def backfill(self, pending: Sequence[rows.StoredModel]) -> None:
+        """Fetch the details a model still lacks at its current sha (cards asked for only now, or a
+        fetch that failed in an earlier run), for models this run's listing did not reach."""
+        records = [ModelRecord(hub=HUB, model_id=s.model_id, sha=s.sha) for s in pending]
+        prior = {s.model_id: s for s in pending}
+        fetched = dict(zip((r.model_id for r in records),
+                           self.pool.map(lambda r: self._fetch(r, prior[r.model_id]), records), strict=True))
+        with self.store.engine.begin() as conn:
+            self._write_details(conn, fetched, {s.model_id: s.pk for s in pending},
+                                {s.model_id: s.sha for s in pending}, {})
+        self._record_errors(fetched)
+        self.summary.backfilled += len(pending)
+
+    @staticmethod
+    def _write_details(conn: Connection, fetched: dict[str, _Fetched], pks: dict[str, int],
+                       shas: dict[str, str | None], listed_files: Mapping[int, Sequence[ModelFile]]) -> None:
+        files: dict[int, Sequence[ModelFile]] = dict(listed_files)
+        commits: dict[int, Sequence[ModelCommit]] = {}
+        for model_id, f in fetched.items():
+            pk, sha = pks[model_id], shas[model_id]
+            detail: dict[str, Any] = {}
+            if f.card_ok:
+                detail.update(card_text=f.card.replace("\x00", "") if f.card else None, card_sha=sha)
+            if f.commits is not None:
+                commits[pk] = f.commits
+                detail["commits_sha"] = sha
+            if f.files is not None:
+                files[pk] = f.files
+                detail["files_sha"] = sha
+            rows.set_detail_shas(conn, pk, detail)
+        rows.replace_files(conn, files)
+        rows.replace_commits(conn, commits)
+
+    def _record_errors(self, fetched: dict[str, _Fetched]) -> None:
+        for model_id, f in fetched.items():
+            for what, reason in f.errors:
+                self.summary.failed += 1
+                self.store.record_failure(self.summary.run_id, f"collect.{what}", model_id, reason)
 
     @staticmethod
     def _changed(record: ModelRecord, stored: rows.StoredModel | None) -> bool:
@@ -222,6 +242,7 @@ def _interrupt_stale_runs(store: Store, source: str) -> None:
 
 def collect_huggingface(store: Store, hub: HuggingFaceHub, opts: HfOptions,
                         progress: Progress | None = None) -> CollectSummary:
+    hub.check_reachable()
     source = _source_key(opts.author)
     state = store.crawl_state(source)
     watermark = parse_timestamp(state["watermark"]) if state and state["watermark"] and not opts.full else None
@@ -254,7 +275,7 @@ def collect_huggingface(store: Store, hub: HuggingFaceHub, opts: HfOptions,
                     summary.seen -= 1
                     break
                 batch.append(record)
-                if len(batch) >= BATCH_SIZE:
+                if len(batch) >= opts.batch_size:
                     writer.write(batch)
                     if progress:
                         progress(len(batch))
@@ -262,6 +283,12 @@ def collect_huggingface(store: Store, hub: HuggingFaceHub, opts: HfOptions,
             writer.write(batch)
             if progress and batch:
                 progress(len(batch))
+            if exhausted:
+                with store.engine.connect() as conn:
+                    pending = rows.pending_details(conn, HUB, run_id, cards=opts.cards, history=opts.history,
+                                                   files=opts.files, author=opts.author)
+                for start in range(0, len(pending), opts.batch_size):
+                    writer.backfill(pending[start:start + opts.batch_size])
             if opts.full and exhausted:
                 _reconcile_unseen(store, hub, summary, opts, pool)
     except KeyboardInterrupt:
@@ -298,7 +325,7 @@ def _reconcile_unseen(store: Store, hub: HuggingFaceHub, summary: CollectSummary
         pk, model_id = item
         try:
             return pk, model_id, hub.exists_as(model_id), None
-        except HUB_ERRORS as exc:
+        except Exception as exc:
             return pk, model_id, model_id, f"{type(exc).__name__}: {exc}"
 
     gone: list[int] = []

@@ -5,7 +5,8 @@ Listing goes through ``huggingface_hub.utils.paginate``, the very call ``HfApi.l
 each model instead of a ``ModelInfo``. We need the raw payload anyway (it is stored whole), and a
 ``ModelInfo`` that fails to build from one odd record would end ``list_models``' generator and with
 it the whole crawl; here one bad record is one recorded failure.
-Per-model calls (files metadata, commits, renames) use ``HfApi`` directly.
+Per-model info is fetched the same way (``model_info``'s request, raw JSON back); commit
+histories use ``HfApi.list_repo_commits``.
 """
 
 from __future__ import annotations
@@ -16,15 +17,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
+import httpx2
 import orjson
-from huggingface_hub import HfApi, hf_hub_url
+from huggingface_hub import HfApi, get_session, hf_hub_url
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.utils._headers import build_hf_headers
+from huggingface_hub.utils._http import hf_raise_for_status
 from huggingface_hub.utils._pagination import paginate
 
 from .. import __version__
 from ..config import Settings
+from ..errors import SourceUnavailableError
 from ..http import HttpStats, configure_huggingface_hub, make_client
 from .domains import domain_for_task
 from .interface import ModelCommit, ModelFile, ModelRecord
@@ -256,6 +261,14 @@ class HuggingFaceHub:
                                          library_version=__version__)
         self._files_client = make_client(settings, stats=self.stats, headers=self._headers)
 
+    def check_reachable(self) -> None:
+        """Fail fast with a clear message when the endpoint does not answer at all; huggingface_hub
+        would otherwise retry a wrong URL for minutes."""
+        try:
+            self._files_client.head(f"{self.endpoint}/api/models")
+        except httpx2.TransportError as exc:
+            raise SourceUnavailableError(f"cannot reach the Hugging Face Hub at {self.endpoint}: {exc}") from exc
+
     def list_raw(self, *, author: str | None = None, sort: str = "lastModified",
                  page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Raw model objects, newest change first; pages are fetched lazily as the caller reads."""
@@ -271,22 +284,29 @@ class HuggingFaceHub:
                 return
             yield record
 
+    def model_info_raw(self, model_id: str, *, files: bool = False) -> dict[str, Any]:
+        """GET /api/models/{id} as ``HfApi.model_info`` sends it (same session, headers and error
+        mapping), kept as JSON: ``ModelInfo`` raises on shapes real records have, such as
+        ``safetensors`` without ``total``."""
+        params = {"blobs": True} if files else {}
+        response = get_session().get(f"{self.endpoint}/api/models/{quote(model_id, safe='/')}",
+                                     headers=self._headers, params=params)
+        hf_raise_for_status(response)
+        data = response.json()
+        if not isinstance(data, dict):
+            raise ValueError(f"model info for {model_id} is not a JSON object")
+        return data
+
     def model_detail(self, model_id: str, *, files: bool) -> ModelDetail:
         """Follow renames (the Hub answers an old id with a 307) and, if asked, get file sizes/LFS."""
-        info = self.api.model_info(model_id, files_metadata=files)
-        detail_files: tuple[ModelFile, ...] | None = None
-        if files and info.siblings is not None:
-            detail_files = tuple(
-                ModelFile(path=s.rfilename, size=s.size, blob_id=s.blob_id,
-                          lfs_sha256=s.lfs.sha256 if s.lfs else None,
-                          lfs_size=s.lfs.size if s.lfs else None, format=file_format(s.rfilename))
-                for s in info.siblings)
-        return ModelDetail(current_id=info.id, files=detail_files)
+        info = self.model_info_raw(model_id, files=files)
+        current = info["id"] if isinstance(info.get("id"), str) else model_id
+        return ModelDetail(current_id=current, files=_files(info.get("siblings")) if files else None)
 
     def exists_as(self, model_id: str) -> str | None:
         """The id a model is reachable under now (itself, or its new name), or None if gone."""
         try:
-            return self.api.model_info(model_id).id
+            return self.model_detail(model_id, files=False).current_id
         except RepositoryNotFoundError:
             return None
 
@@ -309,4 +329,4 @@ class HuggingFaceHub:
         self._files_client.close()
 
 
-HUB_ERRORS = (HfHubHTTPError, EntryNotFoundError, OSError, ValueError)
+HUB_ERRORS = (HfHubHTTPError, EntryNotFoundError, httpx2.HTTPError, OSError, ValueError)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..hubs.interface import ModelCommit, ModelFile, ModelRecord
@@ -218,3 +218,21 @@ def unseen_models(conn: Connection, hub: str, run_id: int, author: str | None = 
 def mark_deleted(conn: Connection, pks: Sequence[int], *, now: datetime) -> None:
     if pks:
         conn.execute(update(M).where(M.c.id.in_(list(pks))).values(deleted=True, deleted_at=now))
+
+
+def pending_details(conn: Connection, hub: str, run_id: int, *, cards: bool, history: bool, files: bool,
+                    author: str | None = None) -> list[StoredModel]:
+    """Live models not seen by this run whose card, history or file details are not at their sha."""
+    wanted = []
+    if cards:
+        wanted.append(M.c.card_sha.is_distinct_from(M.c.sha))
+    if history:
+        wanted.append(M.c.commits_sha.is_distinct_from(M.c.sha))
+    if files:
+        wanted.append(M.c.files_sha.is_distinct_from(M.c.sha))
+    if not wanted:
+        return []
+    cond = and_(M.c.hub == hub, M.c.deleted.is_(False), M.c.last_seen_run.is_distinct_from(run_id), or_(*wanted))
+    if author:
+        cond = and_(cond, M.c.author == author)
+    return [_stored(row) for row in conn.execute(select(*_STORED_COLUMNS).where(cond).order_by(M.c.id))]

@@ -8,6 +8,8 @@ Conventions:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -22,9 +24,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.
 JsonType = JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -39,8 +43,27 @@ metadata = MetaData(
 )
 
 
-def _ts(name: str, **kw: object) -> Column[object]:
-    return Column(name, DateTime(timezone=True), **kw)  # type: ignore[arg-type]
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite would otherwise hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(name: str, **kw: object) -> Column[datetime]:
+    return Column(name, UtcDateTime(), **kw)  # type: ignore[arg-type]
 
 
 run = Table(
