@@ -252,37 +252,11 @@ def collect_huggingface(store: Store, hub: HuggingFaceHub, opts: HfOptions,
     run_id = store.start_run("collect", source, params=params, versions=_versions())
     summary = CollectSummary(run_id=run_id, source=source)
     newest: datetime | None = None
-    exhausted = True
-    page = min(opts.limit, 1000) if opts.limit else 1000
+    exhausted = False
     try:
         with ThreadPoolExecutor(max_workers=max(1, opts.workers), thread_name_prefix="hf") as pool:
             writer = _HfBatchWriter(store, hub, opts, summary, pool)
-            batch: list[ModelRecord] = []
-            for raw in hub.list_raw(author=opts.author, page_size=page):
-                if opts.limit is not None and summary.seen >= opts.limit:
-                    exhausted = False
-                    break
-                summary.seen += 1
-                try:
-                    record = parse_model(raw)
-                except ValueError as exc:
-                    summary.failed += 1
-                    store.record_failure(run_id, "collect.parse", str(raw.get("_id", "?")), str(exc))
-                    continue
-                if record.last_modified and (newest is None or record.last_modified > newest):
-                    newest = record.last_modified
-                if watermark and record.last_modified and record.last_modified < watermark:
-                    summary.seen -= 1
-                    break
-                batch.append(record)
-                if len(batch) >= opts.batch_size:
-                    writer.write(batch)
-                    if progress:
-                        progress(len(batch))
-                    batch = []
-            writer.write(batch)
-            if progress and batch:
-                progress(len(batch))
+            newest, exhausted = _crawl_listing(store, hub, opts, writer, summary, watermark, progress)
             if exhausted:
                 with store.engine.connect() as conn:
                     pending = rows.pending_details(conn, HUB, run_id, cards=opts.cards, history=opts.history,
@@ -311,6 +285,45 @@ def collect_huggingface(store: Store, hub: HuggingFaceHub, opts: HfOptions,
         summary.checkpoint = watermark.isoformat() if watermark else None
     store.finish_run(run_id, "completed", summary.counts())
     return summary
+
+
+def _crawl_listing(store: Store, hub: HuggingFaceHub, opts: HfOptions, writer: _HfBatchWriter,
+                   summary: CollectSummary, watermark: datetime | None,
+                   progress: Progress | None) -> tuple[datetime | None, bool]:
+    """List newest-changed first down to the watermark, writing in batches. Returns the newest
+    ``lastModified`` seen and whether the listing was exhausted (not cut short by ``--limit``)."""
+    page = min(opts.limit, 1000) if opts.limit else 1000
+    newest: datetime | None = None
+    batch: list[ModelRecord] = []
+
+    def flush() -> None:
+        writer.write(batch)
+        if progress and batch:
+            progress(len(batch))
+        batch.clear()
+
+    # Pages are fetched lazily: stopping at the watermark never downloads the page after it.
+    for raw in hub.list_raw(author=opts.author, page_size=page):
+        if opts.limit is not None and summary.seen >= opts.limit:
+            flush()
+            return newest, False
+        try:
+            record = parse_model(raw)
+        except ValueError as exc:
+            summary.seen += 1
+            summary.failed += 1
+            store.record_failure(summary.run_id, "collect.parse", str(raw.get("_id", "?")), str(exc))
+            continue
+        if record.last_modified and (newest is None or record.last_modified > newest):
+            newest = record.last_modified
+        if watermark and record.last_modified and record.last_modified < watermark:
+            break
+        summary.seen += 1
+        batch.append(record)
+        if len(batch) >= opts.batch_size:
+            flush()
+    flush()
+    return newest, True
 
 
 def _reconcile_unseen(store: Store, hub: HuggingFaceHub, summary: CollectSummary, opts: HfOptions,

@@ -152,13 +152,14 @@ def replace_files(conn: Connection, files_by_pk: dict[int, Sequence[ModelFile]])
         return
     pks = list(files_by_pk)
     conn.execute(delete(schema.model_file).where(schema.model_file.c.model.in_(pks)))
-    rows = [
-        {"model": pk, "path": f.path, "size": f.size, "blob_id": f.blob_id, "lfs_sha256": f.lfs_sha256,
-         "lfs_size": f.lfs_size, "format": f.format}
-        for pk, files in files_by_pk.items() for f in files
-    ]
+    rows = [(pk, f.path, f.size, f.blob_id, f.lfs_sha256, f.lfs_size, f.format)
+            for pk, files in files_by_pk.items() for f in files]
     if rows:
-        conn.execute(insert(schema.model_file), rows)
+        # Plain values only, so the driver's executemany can take them as they are: at crawl
+        # scale (several files per model) SQLAlchemy's per-row parameter handling dominated.
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        columns = "model, path, size, blob_id, lfs_sha256, lfs_size, format"
+        conn.exec_driver_sql(f"INSERT INTO model_file ({columns}) VALUES ({', '.join([mark] * 7)})", rows)
 
 
 def replace_commits(conn: Connection, commits_by_pk: dict[int, Sequence[ModelCommit]]) -> None:
