@@ -18,7 +18,7 @@ from rich.logging import RichHandler
 from .. import __version__
 from ..config import Settings
 from ..errors import PtmscopeError
-from . import collect, db, export, stats
+from . import collect, db, demo, export, replay, stats
 from .context import AppState
 
 app = typer.Typer(
@@ -32,6 +32,8 @@ app.add_typer(collect.app, name="collect")
 app.add_typer(db.app, name="db")
 app.add_typer(export.app, name="export")
 app.add_typer(stats.app, name="stats")
+app.add_typer(replay.app, name="replay")
+app.command("demo")(demo.demo)
 
 err = Console(stderr=True)
 

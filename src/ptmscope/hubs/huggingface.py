@@ -100,18 +100,29 @@ def _as_int(value: Any) -> int | None:
 
 
 def _files(siblings: Any) -> tuple[ModelFile, ...] | None:
+    # The hottest loop of a crawl (several files per model); plain type checks keep it cheap.
     if not isinstance(siblings, list):
         return None
     files: dict[str, ModelFile] = {}
     for s in siblings:
-        if not isinstance(s, dict) or not isinstance(s.get("rfilename"), str):
+        if type(s) is not dict:
             continue
-        lfs: dict[str, Any] = s["lfs"] if isinstance(s.get("lfs"), dict) else {}
-        path = s["rfilename"]
-        files[path] = ModelFile(
-            path=path, size=_as_int(s.get("size")), blob_id=s.get("blobId"),
-            lfs_sha256=lfs.get("sha256") if isinstance(lfs.get("sha256"), str) else None,
-            lfs_size=_as_int(lfs.get("size")), format=file_format(path))
+        path = s.get("rfilename")
+        if type(path) is not str:
+            continue
+        size = s.get("size")
+        if type(size) is not int or not -_INT64 < size < _INT64:
+            size = _as_int(size)
+        blob = s.get("blobId")
+        lfs = s.get("lfs")
+        sha256 = lfs_size = None
+        if type(lfs) is dict:
+            sha256 = lfs.get("sha256")
+            if type(sha256) is not str:
+                sha256 = None
+            lfs_size = _as_int(lfs.get("size"))
+        files[path] = ModelFile(path, size, blob if type(blob) is str else None, sha256, lfs_size,
+                                file_format(path))
     return tuple(files.values())
 
 

@@ -51,6 +51,8 @@ EXPANDABLE_FIELDS = frozenset({
 })
 _ALWAYS_FIELDS = frozenset({"_id", "id"})
 _MODELS_PREFIX = "/api/models/"
+_MODEL_ACTIONS = frozenset({"revision", "commits"})
+_FILE_ACTIONS = frozenset({"resolve"})
 
 
 class _HttpError(Exception):
@@ -554,7 +556,7 @@ class HuggingFaceApp:
 
     def _model_route(self, path: str, query: dict[str, list[str]], base_url: str) -> Response:
         segments = path[len(_MODELS_PREFIX):].split("/")
-        parsed = _split_repo(segments, frozenset({"revision", "commits"}))
+        parsed = _split_repo(segments, _MODEL_ACTIONS)
         if parsed is None or (parsed[1] is not None and len(parsed[2]) != 1):
             return _error(404, "Not Found")
         repo, action, rest = parsed
@@ -575,15 +577,12 @@ class HuggingFaceApp:
         projection = _Projection(fields=expand | _ALWAYS_FIELDS if expand else None, blobs=_flag(query, "blobs"))
         return _json(200, entry.encode(projection))
 
-    def _commit_ids(self, model_id: str) -> list[str]:
-        return [str(c.get("id")) for c in self.corpus.commits_of(model_id)]
-
     def _check_revision(self, model_id: str, entry: _Entry, revision: str) -> str:
         """The commit a revision resolves to; only ``main`` and known commit ids exist here."""
         head = entry.record.get("sha")
         if revision in ("main", head):
             return head if isinstance(head, str) else revision
-        if revision in self._commit_ids(model_id):
+        if any(commit.get("id") == revision for commit in self.corpus.commits_of(model_id)):
             return revision
         raise _RevisionNotFoundError(revision)
 
@@ -611,7 +610,7 @@ class HuggingFaceApp:
     # -- GET|HEAD /{repo_id}/resolve/{revision}/{filename} ---------------------------------------------
 
     def _resolve_route(self, path: str, query: dict[str, list[str]]) -> Response:
-        parsed = _split_repo(path[1:].split("/"), frozenset({"resolve"}))
+        parsed = _split_repo(path[1:].split("/"), _FILE_ACTIONS)
         if parsed is None or parsed[1] is None or len(parsed[2]) < 2:
             return _error(404, "Not Found")
         repo, _, rest = parsed

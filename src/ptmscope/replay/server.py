@@ -202,8 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
             if fault == "slow":
                 time.sleep(plan.slow_seconds)
             response = self._call_app(split.path, parse_qs(split.query, keep_blank_values=True))
-        self._write(response, head=head)
+        # Logged before sending: a client holding the response must find its request in the log.
         server.record(LogEntry(self.command, self.path, response.status, fault))
+        self._write(response, head=head)
 
     def _discard_request_body(self) -> None:
         # A GET may carry a body; unread, it would be parsed as the next request on this connection.
@@ -254,7 +255,7 @@ class ReplayServer:
 
     @property
     def log(self) -> list[LogEntry]:
-        """A snapshot of every request served so far, in completion order."""
+        """A snapshot of every request answered (or dropped) so far, in that order."""
         with self._httpd.entries_lock:
             return list(self._httpd.entries)
 

@@ -30,8 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
-# JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.
-JsonType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+# JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere; Python None is SQL NULL.
+JsonType = JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 
 metadata = MetaData(
     naming_convention={
