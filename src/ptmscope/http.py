@@ -14,7 +14,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,15 +228,3 @@ def configure_huggingface_hub(settings: Settings, stats: HttpStats | None = None
                            event_hooks={"request": [hf_http.hf_request_event_hook]})
 
     set_client_factory(factory)
-
-
-def iter_link_pages(client: httpx2.Client, url: str, params: Mapping[str, Any] | None = None,
-                    ) -> Iterator[httpx2.Response]:
-    """Follow RFC 8288 ``Link: <...>; rel="next"`` headers, one response per page."""
-    response = client.get(url, params=params)
-    response.raise_for_status()
-    yield response
-    while (next_url := response.links.get("next", {}).get("url")):
-        response = client.get(next_url)
-        response.raise_for_status()
-        yield response

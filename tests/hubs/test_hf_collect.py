@@ -376,3 +376,60 @@ def test_checkpoint_is_recorded_per_scope(serve: Any, sqlite_url: str) -> None:
     newest = max(datetime.fromisoformat(r["lastModified"]) for r in corpus.models.values() if r.get("lastModified"))
     assert datetime.fromisoformat(state["watermark"]) == newest.astimezone(UTC)
     assert json.dumps(summary.counts())
+
+
+# --- malformed input is recorded, not fatal ---------------------------------------------------------------
+
+
+def test_malformed_records_and_cards_flow_through_to_the_export(serve: Any, db_url: str) -> None:
+    records = [
+        {"_id": "a" * 24, "id": "odd/list-card", "lastModified": "2025-01-05T00:00:00.000Z", "sha": "1" * 40,
+         "cardData": ["license: mit", "datasets: [x]"], "siblings": [{"rfilename": "README.md"}]},
+        {"_id": "b" * 24, "id": "odd/gated-manual", "lastModified": "2025-01-04T00:00:00.000Z", "sha": "2" * 40,
+         "gated": "manual", "cardData": {"license": "llama3", "language": {"en": True}, "base_model": [{"x": 1}]},
+         "siblings": [{"rfilename": "README.md"}, {"size": 10}, "junk"]},
+        {"_id": "c" * 24, "id": "odd/no-dates-no-author", "sha": "3" * 40},
+        {"_id": "d" * 24, "id": "odd/bad-yaml", "lastModified": "2025-01-03T00:00:00.000Z", "sha": "4" * 40,
+         "siblings": [{"rfilename": "README.md"}], "safetensors": {"parameters": {"F16": 7}},
+         "model-index": "not a list"},
+        {"_id": "e" * 24, "lastModified": "2025-01-02T00:00:00.000Z"},  # no id at all: one recorded failure
+    ]
+    bad_yaml = "---\nlicense: [apache-2.0\ndatasets: {unclosed\n---\r\n# Card\r\nText with \x00 NUL\r\n"
+    corpus = HubCorpus([r for r in records if "id" in r],
+                       cards={"odd/bad-yaml": bad_yaml, "odd/list-card": "no front matter at all",
+                              "odd/gated-manual": "\ufeff---\nlicense: llama3\n---\nBOM card"})
+    # The listing also carries the id-less record, as a Hub bug might.
+    app = HuggingFaceApp(corpus)
+
+    class WithBrokenRecord:
+        def handle(self, method: str, path: str, query: dict[str, list[str]], headers: Any, base_url: str) -> Any:
+            response = app.handle(method, path, query, headers, base_url)
+            if path == "/api/models" and response.status == 200:
+                body = orjson.loads(response.body) + [records[-1]]
+                return type(response)(response.status, response.headers, orjson.dumps(body))
+            return response
+
+    server = ReplayServer(WithBrokenRecord()).start()  # type: ignore[arg-type]
+    try:
+        store = open_store(db_url)
+        summary = crawl(store, server, cards=True, files=True)
+    finally:
+        server.stop()
+    assert summary.new == 4 and summary.failed == 1
+    rows = {r["id"]: r for r in exported(store)}
+    assert rows["odd/gated-manual"]["gated"] == "manual"
+    assert rows["odd/gated-manual"]["languages"] == [] and rows["odd/gated-manual"]["base_models"] == []
+    assert rows["odd/no-dates-no-author"]["author"] == "odd"
+    assert rows["odd/no-dates-no-author"]["last_modified"] is None
+    with store.engine.connect() as conn:
+        m = schema.model
+        found = {r.model_id: r for r in conn.execute(select(m.c.model_id, m.c.card_text, m.c.card_data_error,
+                                                                m.c.parameter_count, m.c.model_index))}
+        failures = conn.execute(select(schema.failure.c.stage, schema.failure.c.reason)).all()
+    assert found["odd/list-card"].card_data_error.startswith("cardData is a list")
+    # Card text is kept as served (an invalid YAML header is the cards stage's problem), minus NUL.
+    assert found["odd/bad-yaml"].card_text == bad_yaml.replace("\x00", "")
+    assert found["odd/bad-yaml"].parameter_count == 7
+    assert found["odd/bad-yaml"].model_index == "not a list"
+    assert found["odd/gated-manual"].card_text.startswith("\ufeff---")
+    assert failures == [("collect.parse", "model record without an id")]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
+from ..errors import UsageError
 from ..hubs.collect import CollectSummary, HfOptions, collect_huggingface, collect_records
 from ..hubs.huggingface import HuggingFaceHub
 from ..runtime.progress import progress_bar
@@ -57,6 +60,11 @@ def pytorch_hub(
     from ..hubs.pytorch_hub import HUB, iter_catalogue
 
     app_state = state(ctx)
+    local = Path(source)
+    if (source.startswith(("/", "./", "../")) or local.exists()) and not local.is_dir():
+        # Spelled as a local path (or naming a file): a typo here is an input error, not an
+        # unreachable remote source.
+        raise UsageError(f"PyTorch Hub catalogue directory not found: {source}")
     store = app_state.store()
     catalogue = iter_catalogue(source, git_base=app_state.settings.git_base)
     summary = collect_records(store, HUB, HUB, catalogue, mark_missing_deleted=True,

@@ -10,10 +10,10 @@ import logging
 import sys
 from pathlib import Path
 
-import click
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from .. import __version__
 from ..config import Settings
@@ -74,19 +74,31 @@ def root(
     ctx.obj = AppState(settings=settings, quiet=quiet)
 
 
+def _error(message: str) -> None:
+    # One line whatever the terminal width (soft_wrap) and whatever line breaks a driver's message
+    # carries (psycopg's have several); the message is text, not rich markup.
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> None:
+    # Typer 0.29 vendors click as typer._click: its exceptions are not the `click` package's, so
+    # catch them through typer's public names (TyperException is the base of every click error).
     try:
         result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("aborted")
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2 if exc.exit_code == 2 else exc.exit_code)
+    except typer.TyperException as exc:
+        # Bad options and arguments: a usage error (2), whatever click's own code for it.
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _error(f"{exc.format_message()}{hint}")
+        sys.exit(2)
     except PtmscopeError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        _error(str(exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")

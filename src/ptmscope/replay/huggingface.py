@@ -561,13 +561,10 @@ class HuggingFaceApp:
             return _error(404, "Not Found")
         repo, action, rest = parsed
         model_id = "/".join(unquote(s) for s in repo)
-        entry = self.corpus._entry(model_id)
-        if entry is None:
-            target = self.corpus.resolve_rename(model_id)
-            if target is None:
-                return _repo_not_found()
-            suffix = "".join(f"/{s}" for s in ([action, *rest] if action else []))
-            return _redirect(_with_query(f"{_MODELS_PREFIX}{quote(target, safe='/')}{suffix}", query))
+        suffix = "".join(f"/{s}" for s in ([action, *rest] if action else []))
+        entry = self._entry_or_redirect(model_id, query, lambda target: f"{_MODELS_PREFIX}{target}{suffix}")
+        if isinstance(entry, Response):
+            return entry
 
         if action == "commits":
             return self._commits(model_id, entry, unquote(rest[0]), query, base_url, path)
@@ -576,6 +573,18 @@ class HuggingFaceApp:
         expand = _expand(query, EXPANDABLE_FIELDS)
         projection = _Projection(fields=expand | _ALWAYS_FIELDS if expand else None, blobs=_flag(query, "blobs"))
         return _json(200, entry.encode(projection))
+
+    def _entry_or_redirect(self, model_id: str, query: dict[str, list[str]],
+                           location: Callable[[str], str]) -> _Entry | Response:
+        """The model's entry; else the 307 a renamed repo answers (``location`` builds the new path
+        from the quoted new id), else the Hub's 404."""
+        entry = self.corpus._entry(model_id)
+        if entry is not None:
+            return entry
+        target = self.corpus.resolve_rename(model_id)
+        if target is None:
+            return _repo_not_found()
+        return _redirect(_with_query(location(quote(target, safe="/")), query))
 
     def _check_revision(self, model_id: str, entry: _Entry, revision: str) -> str:
         """The commit a revision resolves to; only ``main`` and known commit ids exist here."""
@@ -615,12 +624,9 @@ class HuggingFaceApp:
             return _error(404, "Not Found")
         repo, _, rest = parsed
         model_id = "/".join(unquote(s) for s in repo)
-        entry = self.corpus._entry(model_id)
-        if entry is None:
-            target = self.corpus.resolve_rename(model_id)
-            if target is None:
-                return _repo_not_found()
-            return _redirect(_with_query(f"/{quote(target, safe='/')}/resolve/{'/'.join(rest)}", query))
+        entry = self._entry_or_redirect(model_id, query, lambda target: f"/{target}/resolve/{'/'.join(rest)}")
+        if isinstance(entry, Response):
+            return entry
         commit = self._check_revision(model_id, entry, unquote(rest[0]))
         commit_header = {"X-Repo-Commit": commit}
         filename = unquote("/".join(rest[1:]))
