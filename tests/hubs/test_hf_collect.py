@@ -405,7 +405,7 @@ def test_malformed_records_and_cards_flow_through_to_the_export(serve: Any, db_u
         def handle(self, method: str, path: str, query: dict[str, list[str]], headers: Any, base_url: str) -> Any:
             response = app.handle(method, path, query, headers, base_url)
             if path == "/api/models" and response.status == 200:
-                body = orjson.loads(response.body) + [records[-1]]
+                body = [*orjson.loads(response.body), records[-1]]
                 return type(response)(response.status, response.headers, orjson.dumps(body))
             return response
 

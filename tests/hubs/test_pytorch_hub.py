@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from tests.conftest import shared_path
 
-from ptmscope.errors import SourceUnavailableError
+from ptmscope.errors import SourceUnavailableError, UsageError
 from ptmscope.hubs.interface import Hub, ModelRecord
 from ptmscope.hubs.pytorch_hub import PyTorchHub, github_repo_from, iter_catalogue
 
@@ -209,10 +209,11 @@ def test_unreadable_files_are_skipped_and_reported(tmp_path: Path) -> None:
     assert reasons["escape.md"] == "symlink pointing outside the catalogue"
 
 
-def test_missing_directory_and_bad_source_raise_source_unavailable(tmp_path: Path) -> None:
+def test_missing_directory_and_bad_source_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SourceUnavailableError, match="not found"):
         iter_catalogue(tmp_path / "nowhere")
-    with pytest.raises(SourceUnavailableError, match="not a directory, git URL or owner/name"):
+    # Something that is no source at all is the user's input error, and never reaches git.
+    with pytest.raises(UsageError, match="not a directory, git URL or owner/name"):
         iter_catalogue("--upload-pack=touch /tmp/pwned")
 
 

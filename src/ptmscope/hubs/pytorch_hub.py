@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import orjson
 import yaml
 
-from ..errors import SourceUnavailableError
+from ..errors import SourceUnavailableError, UsageError
 from .interface import ModelRecord
 
 HUB = "pytorch_hub"
@@ -130,7 +130,7 @@ def _clone_url(source: str, git_base: str) -> str:
         return f"{git_base.rstrip('/')}/{source}"
     if source.startswith(_URL_SCHEMES) or _SCP_LIKE_URL.match(source):
         return source
-    raise SourceUnavailableError(f"PyTorch Hub source is not a directory, git URL or owner/name: {source}")
+    raise UsageError(f"PyTorch Hub source is not a directory, git URL or owner/name: {source}")
 
 
 def _clone(url: str, dest: Path) -> None:

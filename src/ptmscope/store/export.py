@@ -41,6 +41,13 @@ def _lists(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
+def _code_point_order(column: Any, dialect: str) -> Any:
+    # PostgreSQL sorts text by the database's collation (en_US and the like put "org/a" before
+    # "Org/Z" and skip punctuation); "C" is code point order, which SQLite and Python use, so an
+    # export comes out in the same order from every store.
+    return column.collate("C") if dialect == "postgresql" else column
+
+
 def iter_models(store: Store, hub: str | None = None, include_deleted: bool = True) -> Iterator[dict[str, Any]]:
     """One dict per model, in a stable order (hub, id)."""
     m = schema.model
@@ -49,7 +56,8 @@ def iter_models(store: Store, hub: str | None = None, include_deleted: bool = Tr
             m.c.license_spdx, m.c.datasets, m.c.languages, m.c.base_models, m.c.gated, m.c.github_repo,
             m.c.deleted, m.c.domain, m.c.parameter_count, m.c.used_storage, m.c.spaces_count, m.c.private,
             m.c.disabled, m.c.arxiv_ids, (m.c.card_text.is_not(None)).label("has_card"), m.c.entrypoints]
-    query = select(*cols).order_by(m.c.hub, m.c.model_id)
+    query = select(*cols).order_by(_code_point_order(m.c.hub, store.dialect),
+                                   _code_point_order(m.c.model_id, store.dialect))
     if hub:
         query = query.where(m.c.hub == hub)
     if not include_deleted:
@@ -61,7 +69,9 @@ def iter_models(store: Store, hub: str | None = None, include_deleted: bool = Tr
             aliases, repos, files, commits = _related(conn, pks)
             for row in part:
                 gh = list(repos.get(row.pk, []))
-                if row.github_repo and row.github_repo not in gh:
+                # Repository identity is case-insensitive: the hub's "pytorch/vision" is the linked
+                # "PyTorch/Vision", not a second repository.
+                if row.github_repo and row.github_repo.lower() not in {g.lower() for g in gh}:
                     gh.insert(0, row.github_repo)
                 yield {
                     "id": row.model_id, "author": row.author, "sha": row.sha,
@@ -91,7 +101,8 @@ def _related(conn: Any, pks: list[int]) -> tuple[dict[int, list[str]], dict[int,
     repos: dict[int, list[str]] = defaultdict(list)
     r, lk = schema.repository, schema.link
     for row in conn.execute(select(lk.c.model, r.c.owner, r.c.name).join(r, r.c.id == lk.c.repository)
-                            .where(lk.c.model.in_(pks)).order_by(lk.c.model, r.c.full_name_lower)):
+                            .where(lk.c.model.in_(pks))
+                            .order_by(lk.c.model, _code_point_order(r.c.full_name_lower, conn.dialect.name))):
         full = f"{row.owner}/{row.name}"
         if full not in repos[row.model]:
             repos[row.model].append(full)
