@@ -13,6 +13,9 @@ from pathlib import Path
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 DEFAULT_GITHUB_API = "https://api.github.com"
 DEFAULT_GIT_BASE = "https://github.com"
+DEFAULT_OPENREVIEW_API = "https://api2.openreview.net"
+DEFAULT_ARXIV_API = "https://export.arxiv.org/api"
+DEFAULT_DBLP_API = "https://dblp.org"
 
 
 def _env(name: str) -> str | None:
@@ -42,6 +45,9 @@ class Settings:
     github_api: str = DEFAULT_GITHUB_API
     github_token: str | None = field(default=None, repr=False)
     git_base: str = DEFAULT_GIT_BASE
+    openreview_api: str = DEFAULT_OPENREVIEW_API
+    arxiv_api: str = DEFAULT_ARXIV_API
+    dblp_api: str = DEFAULT_DBLP_API
     http: HttpSettings = field(default_factory=HttpSettings)
 
     @classmethod
@@ -59,8 +65,16 @@ class Settings:
             github_api=(_env("PTMSCOPE_GITHUB_API") or DEFAULT_GITHUB_API).rstrip("/"),
             github_token=_env("GITHUB_TOKEN"),
             git_base=(_env("PTMSCOPE_GIT_BASE") or DEFAULT_GIT_BASE).rstrip("/"),
+            openreview_api=(_env("PTMSCOPE_OPENREVIEW_API") or DEFAULT_OPENREVIEW_API).rstrip("/"),
+            arxiv_api=(_env("PTMSCOPE_ARXIV_API") or DEFAULT_ARXIV_API).rstrip("/"),
+            dblp_api=(_env("PTMSCOPE_DBLP_API") or DEFAULT_DBLP_API).rstrip("/"),
             http=http,
         )
+
+    @property
+    def repos_dir(self) -> Path:
+        """Where clones live: ``PTMSCOPE_DATA_DIR/repos/<host>/<owner>/<name>``."""
+        return self.data_dir / "repos"
 
     @property
     def database_url(self) -> str:

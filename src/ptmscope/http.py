@@ -161,7 +161,10 @@ class RetryTransport(httpx2.BaseTransport):
                 with self._lock:
                     self._throttle_until = max(self._throttle_until, time.monotonic() + quota_wait)
 
-            throttled = response.status_code == 403 and quota_wait is not None
+            # 403 is a refusal unless it is GitHub's primary limit (no quota left) or its
+            # secondary limit, which says how long to back off in Retry-After.
+            throttled = response.status_code == 403 and (
+                quota_wait is not None or "retry-after" in response.headers)
             if not (response.status_code in RETRY_STATUSES or throttled):
                 return response
             if not retryable_method or attempt >= self.policy.max_retries:

@@ -58,6 +58,14 @@ def test_github_403_rate_limit_waits_until_reset() -> None:
     assert len(sleeps) == 1 and 25 <= sleeps[0] <= 31
 
 
+def test_github_secondary_rate_limit_403_honours_retry_after() -> None:
+    sleeps: list[float] = []
+    script = Script(httpx2.Response(403, headers={"Retry-After": "60"}), httpx2.Response(200))
+    with client_for(script, sleeps) as client:
+        assert client.get("http://h/x").status_code == 200
+    assert sleeps == [60.0]
+
+
 def test_plain_403_is_not_retried() -> None:
     sleeps: list[float] = []
     script = Script(httpx2.Response(403))

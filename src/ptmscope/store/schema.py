@@ -226,6 +226,10 @@ paper = Table(
     Column("doi", String(255)),
     Column("openreview_id", String(64)),
     Column("code_links", JsonType),
+    Column("url", String(1024)),
+    Column("pdf_url", String(1024)),
+    Column("abstract", Text),
+    Column("keywords", JsonType),
     Column("raw", JsonType),
     UniqueConstraint("source", "source_id"),
 )
@@ -256,9 +260,63 @@ repository = Table(
     Column("head_sha", String(64)),
     Column("fork_parent", String(512)),
     Column("archived", Boolean),
+    Column("is_fork", Boolean),
+    Column("subscribers", Integer),
+    Column("github_id", BigInteger),  # GitHub's numeric id: stable across renames and transfers
+    Column("status", String(16)),  # pending (only linked so far) / ok / not_found / moved / failed
+    _ts("fetched_at"),
     Column("etag", String(255)),
     Column("raw", JsonType),
+    Column("clone_path", String(1024)),
+    Column("cloned_sha", String(64)),
+    _ts("cloned_at"),
+    Column("clone_status", String(16)),  # cloned / skipped / failed
+    Column("clone_reason", Text),
+    Column("clone_files", Integer),
+    Column("clone_bytes", BigInteger),
     UniqueConstraint("host", "full_name_lower"),
+    Index("ix_repository_github_id", "github_id"),
+)
+
+repo_alias = Table(
+    "repo_alias", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", String(64), nullable=False),
+    Column("old_name_lower", String(512), nullable=False),
+    Column("repository", ForeignKey("repository.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("evidence", String(64), nullable=False),  # http_301 / github_id
+    _ts("detected_at", nullable=False),
+    UniqueConstraint("host", "old_name_lower"),
+)
+
+repo_issue = Table(
+    "repo_issue", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("repository", ForeignKey("repository.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("kind", String(8), nullable=False),  # issue / pull
+    Column("title", Text),
+    Column("state", String(16)),
+    Column("author", String(255)),
+    _ts("created_at"),
+    _ts("updated_at"),
+    _ts("closed_at"),
+    _ts("merged_at"),
+    Column("comments", Integer),
+    Column("labels", JsonType),
+    Column("raw", JsonType),
+    UniqueConstraint("repository", "number"),
+)
+
+repo_commit = Table(
+    "repo_commit", metadata,
+    Column("repository", ForeignKey("repository.id", ondelete="CASCADE"), primary_key=True),
+    Column("sha", String(64), primary_key=True),
+    Column("author", String(255)),
+    _ts("authored_at"),
+    Column("committer", String(255)),
+    _ts("committed_at"),
+    Column("message", Text),
 )
 
 repo_source = Table(
@@ -274,6 +332,8 @@ link = Table(
     Column("paper", ForeignKey("paper.id", ondelete="CASCADE"), index=True),
     Column("repository", ForeignKey("repository.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("kind", String(32), nullable=False),
+    Column("field", String(64)),  # where in the source: card_yaml, card_text, front_matter, code_link, ...
+    Column("line", Integer),
     Column("evidence", Text, nullable=False),
     Column("confidence", Float),
 )
