@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from ..store.export import export_models
+from ..store.export import export_models, export_records
 from .context import state
 
 app = typer.Typer(help="Export stored records (one record per line / row).", no_args_is_help=True)
@@ -40,3 +40,33 @@ def models(
             n = export_models(store, fmt.value, fh, out, hub=hub)
     if out is not None:
         typer.echo(f"{n} models written to {out}", err=True)
+
+
+def _export_command(kind: str, doc: str) -> None:
+    def command(
+        ctx: typer.Context,
+        fmt: Format = typer.Option(Format.jsonl, "--format", "-f", help="Output format."),
+        out: Path | None = typer.Option(None, "--out", "-o", help="Output file (default: standard output)."),
+    ) -> None:
+        store = state(ctx).store()
+        if fmt is Format.parquet or out is not None:
+            if out is None:
+                n = export_records(store, kind, fmt.value, None, None)
+            else:
+                with out.open("wb") as fh:
+                    n = export_records(store, kind, fmt.value, fh, out)
+            typer.echo(f"{n} {kind} written to {out}", err=True)
+        else:
+            n = export_records(store, kind, fmt.value, sys.stdout.buffer, None)
+            sys.stdout.buffer.flush()
+
+    command.__doc__ = doc
+    app.command(kind)(command)
+
+
+_export_command("repositories", "Export repositories: owner/name, Table 2 metadata, perspectives that found them, "
+                                "previous names and clone state.")
+_export_command("links", "Export links: the model or paper, the repository (owner/name), kind, field, line and "
+                         "evidence.")
+_export_command("papers", "Export papers: venue, year, title, authors, affiliations, countries, ids, code links "
+                          "and the repositories linked from them.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -144,7 +144,8 @@ def write_parquet(rows: Iterator[dict[str, Any]], path: Path, fields: tuple[tupl
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    types = {"str": pa.string(), "int": pa.int64(), "bool": pa.bool_(), "list": pa.list_(pa.string())}
+    types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
+             "list": pa.list_(pa.string())}
     arrow_schema = pa.schema([(name, types[kind]) for name, kind in fields])
     n = 0
     with pq.ParquetWriter(path, arrow_schema) as writer:
@@ -162,16 +163,130 @@ def write_parquet(rows: Iterator[dict[str, Any]], path: Path, fields: tuple[tupl
     return n
 
 
+REPOSITORY_FIELDS: tuple[tuple[str, str], ...] = (
+    ("repo", "str"), ("host", "str"), ("url", "str"), ("description", "str"), ("homepage", "str"),
+    ("language", "str"), ("stars", "int"), ("forks", "int"), ("watchers", "int"), ("subscribers", "int"),
+    ("open_issues", "int"), ("size_kb", "int"), ("topics", "list"), ("license", "str"), ("created_at", "str"),
+    ("updated_at", "str"), ("pushed_at", "str"), ("default_branch", "str"), ("head_sha", "str"),
+    ("fork_parent", "str"), ("is_fork", "bool"), ("archived", "bool"), ("status", "str"),
+    ("perspectives", "list"), ("previous_names", "list"), ("cloned_sha", "str"), ("clone_status", "str"),
+    ("clone_reason", "str"),
+)
+
+LINK_FIELDS: tuple[tuple[str, str], ...] = (
+    ("model", "str"), ("model_hub", "str"), ("paper", "str"), ("paper_title", "str"), ("repo", "str"),
+    ("kind", "str"), ("field", "str"), ("line", "int"), ("evidence", "str"), ("confidence", "float"),
+)
+
+PAPER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("source", "str"), ("source_id", "str"), ("venue", "str"), ("year", "int"), ("title", "str"),
+    ("authors", "list"), ("affiliations", "list"), ("countries", "list"), ("arxiv_id", "str"), ("doi", "str"),
+    ("openreview_id", "str"), ("url", "str"), ("pdf_url", "str"), ("keywords", "list"), ("code_links", "list"),
+    ("repos", "list"),
+)
+
+
+def _full_name(owner: str, name: str) -> str:
+    return f"{owner}/{name}"
+
+
+def iter_repositories(store: Store) -> Iterator[dict[str, Any]]:
+    r, src, alias = schema.repository, schema.repo_source, schema.repo_alias
+    query = select(r).order_by(_code_point_order(r.c.full_name_lower, store.dialect))
+    with store.engine.connect() as conn:
+        for part in conn.execution_options(yield_per=BATCH).execute(query).mappings().partitions():
+            pks = [row["id"] for row in part]
+            perspectives: dict[int, list[str]] = defaultdict(list)
+            for rel in conn.execute(select(src.c.repository, src.c.perspective).where(src.c.repository.in_(pks))
+                                    .order_by(src.c.repository, src.c.perspective)):
+                perspectives[rel.repository].append(rel.perspective)
+            previous: dict[int, list[str]] = defaultdict(list)
+            for rel in conn.execute(select(alias.c.repository, alias.c.old_name_lower)
+                                    .where(alias.c.repository.in_(pks)).order_by(alias.c.old_name_lower)):
+                previous[rel.repository].append(rel.old_name_lower)
+            for row in part:
+                yield {
+                    "repo": _full_name(row["owner"], row["name"]), "host": row["host"], "url": row["url"],
+                    "description": row["description"], "homepage": row["homepage"], "language": row["language"],
+                    "stars": row["stars"], "forks": row["forks"], "watchers": row["watchers"],
+                    "subscribers": row["subscribers"], "open_issues": row["open_issues"], "size_kb": row["size_kb"],
+                    "topics": _lists(row["topics"]), "license": row["license_spdx"] or row["license_raw"],
+                    "created_at": _iso(row["created_at"]), "updated_at": _iso(row["updated_at"]),
+                    "pushed_at": _iso(row["pushed_at"]), "default_branch": row["default_branch"],
+                    "head_sha": row["head_sha"], "fork_parent": row["fork_parent"], "is_fork": row["is_fork"],
+                    "archived": row["archived"], "status": row["status"],
+                    "perspectives": perspectives.get(row["id"], []), "previous_names": previous.get(row["id"], []),
+                    "cloned_sha": row["cloned_sha"], "clone_status": row["clone_status"],
+                    "clone_reason": row["clone_reason"],
+                }
+
+
+def iter_links(store: Store) -> Iterator[dict[str, Any]]:
+    lk, m, p, r = schema.link, schema.model, schema.paper, schema.repository
+    query = (select(lk.c.kind, lk.c.field, lk.c.line, lk.c.evidence, lk.c.confidence, m.c.model_id, m.c.hub,
+                    p.c.source, p.c.source_id, p.c.title, r.c.owner, r.c.name)
+             .join(r, r.c.id == lk.c.repository).outerjoin(m, m.c.id == lk.c.model).outerjoin(p, p.c.id == lk.c.paper)
+             .order_by(_code_point_order(r.c.full_name_lower, store.dialect), lk.c.id))
+    with store.engine.connect() as conn:
+        for row in conn.execution_options(yield_per=BATCH).execute(query):
+            yield {
+                "model": row.model_id, "model_hub": row.hub,
+                "paper": f"{row.source}:{row.source_id}" if row.source else None, "paper_title": row.title,
+                "repo": _full_name(row.owner, row.name), "kind": row.kind, "field": row.field, "line": row.line,
+                "evidence": row.evidence, "confidence": row.confidence,
+            }
+
+
+def iter_papers(store: Store) -> Iterator[dict[str, Any]]:
+    p, lk, r = schema.paper, schema.link, schema.repository
+    query = select(p).order_by(p.c.source, _code_point_order(p.c.source_id, store.dialect))
+    with store.engine.connect() as conn:
+        for part in conn.execution_options(yield_per=BATCH).execute(query).mappings().partitions():
+            pks = [row["id"] for row in part]
+            repos: dict[int, list[str]] = defaultdict(list)
+            for rel in conn.execute(select(lk.c.paper, r.c.owner, r.c.name).join(r, r.c.id == lk.c.repository)
+                                    .where(lk.c.paper.in_(pks)).order_by(lk.c.paper, r.c.full_name_lower)):
+                full = _full_name(rel.owner, rel.name)
+                if full not in repos[rel.paper]:
+                    repos[rel.paper].append(full)
+            for row in part:
+                yield {
+                    "source": row["source"], "source_id": row["source_id"], "venue": row["venue"],
+                    "year": row["year"], "title": row["title"], "authors": _lists(row["authors"]),
+                    "affiliations": _lists(row["affiliations"]), "countries": _lists(row["countries"]),
+                    "arxiv_id": row["arxiv_id"], "doi": row["doi"], "openreview_id": row["openreview_id"],
+                    "url": row["url"], "pdf_url": row["pdf_url"], "keywords": _lists(row["keywords"]),
+                    "code_links": _lists(row["code_links"]), "repos": repos.get(row["id"], []),
+                }
+
+
+EXPORTS: dict[str, tuple[tuple[tuple[str, str], ...], Callable[[Store], Iterator[dict[str, Any]]]]] = {
+    "models": (MODEL_FIELDS, iter_models),
+    "repositories": (REPOSITORY_FIELDS, iter_repositories),
+    "links": (LINK_FIELDS, iter_links),
+    "papers": (PAPER_FIELDS, iter_papers),
+}
+
+
+def export_records(store: Store, kind: str, fmt: str, out: IO[bytes] | None, path: Path | None) -> int:
+    fields, rows_of = EXPORTS[kind]
+    return _write(rows_of(store), fields, fmt, out, path)
+
+
 def export_models(store: Store, fmt: str, out: IO[bytes] | None, path: Path | None, hub: str | None = None) -> int:
-    rows = iter_models(store, hub=hub)
+    return _write(iter_models(store, hub=hub), MODEL_FIELDS, fmt, out, path)
+
+
+def _write(rows: Iterator[dict[str, Any]], fields: tuple[tuple[str, str], ...], fmt: str, out: IO[bytes] | None,
+           path: Path | None) -> int:
     if fmt == "jsonl":
         assert out is not None
         return write_jsonl(rows, out)
     if fmt == "csv":
         assert out is not None
-        return write_csv(rows, out, [name for name, _ in MODEL_FIELDS])
+        return write_csv(rows, out, [name for name, _ in fields])
     if fmt == "parquet":
         if path is None:
             raise UsageError("parquet output needs a file: pass --out FILE")
-        return write_parquet(rows, path, MODEL_FIELDS)
+        return write_parquet(rows, path, fields)
     raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
