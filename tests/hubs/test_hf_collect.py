@@ -323,14 +323,21 @@ def _cli(db: str, endpoint: str, *args: str) -> subprocess.Popen[bytes]:
                              "--batch-size", "100", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-@pytest.mark.parametrize("kill_after_requests", [3, 40, 400])
-def test_kill_9_mid_crawl_then_resume_equals_uninterrupted(serve: Any, tmp_path: Path,
-                                                          kill_after_requests: int) -> None:
+@pytest.mark.parametrize(("backend", "kill_after_requests"), [
+    ("sqlite", 3), ("sqlite", 40), ("sqlite", 400),
+    pytest.param("postgresql", 40, marks=pytest.mark.postgres),
+    pytest.param("postgresql", 400, marks=pytest.mark.postgres),
+])
+def test_kill_9_mid_crawl_then_resume_equals_uninterrupted(serve: Any, tmp_path: Path, request: pytest.FixtureRequest,
+                                                          backend: str, kill_after_requests: int) -> None:
     corpus = synthetic_hub(900, seed=21)
     # Slow pages keep the crawler mid-listing long enough to be killed there.
     faults = FaultPlan(rate=1.0, kinds=("slow",), slow_seconds=0.15, path_prefixes=("/api/models?",))
     server = serve(corpus, page_size=100, faults=faults)
-    killed_db = f"sqlite:///{tmp_path / 'killed.db'}"
+    if backend == "sqlite":
+        killed_db = f"sqlite:///{tmp_path / 'killed.db'}"
+    else:
+        killed_db = request.getfixturevalue("postgres_server").create_database()
     proc = _cli(killed_db, server.url, "--history")
     deadline = time.monotonic() + 60
     while len(server.log) < kill_after_requests and time.monotonic() < deadline and proc.poll() is None:
