@@ -18,7 +18,7 @@ from rich.markup import escape
 from .. import __version__
 from ..config import Settings
 from ..errors import PtmscopeError
-from . import collect, db, demo, export, replay, stats
+from . import clone, collect, db, demo, export, replay, stats
 from .context import AppState
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ app.add_typer(export.app, name="export")
 app.add_typer(stats.app, name="stats")
 app.add_typer(replay.app, name="replay")
 app.command("demo")(demo.demo)
+app.command("clone")(clone.clone)
 
 err = Console(stderr=True)
 

@@ -1,0 +1,1 @@
+"""GitHub: repository metadata, forks, search, issues and commits (api, collect), and safe cloning."""
