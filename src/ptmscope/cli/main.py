@@ -18,7 +18,7 @@ from rich.markup import escape
 from .. import __version__
 from ..config import Settings
 from ..errors import PtmscopeError
-from . import clone, collect, db, demo, export, replay, stats
+from . import clone, collect, db, demo, export, link, replay, stats
 from .context import AppState
 
 app = typer.Typer(
@@ -35,6 +35,7 @@ app.add_typer(stats.app, name="stats")
 app.add_typer(replay.app, name="replay")
 app.command("demo")(demo.demo)
 app.command("clone")(clone.clone)
+app.command("link")(link.link)
 
 err = Console(stderr=True)
 

@@ -375,7 +375,8 @@ def collect_records(store: Store, hub_name: str, source: str, records: Iterable[
         if record.raw_hash is None:
             _, digest = raw_digest({"raw": record.raw, "entrypoints": list(record.entrypoints),
                                     "github_repo": record.github_repo, "tags": list(record.tags),
-                                    "title": record.title, "summary": record.summary})
+                                    "title": record.title, "summary": record.summary, "sha": record.sha,
+                                    "card_text": record.card_text, "card_data": record.card_data})
             record = replace(record, raw_hash=digest)
         unique.setdefault(record.model_id, record)
     now = utcnow()

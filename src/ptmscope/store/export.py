@@ -100,8 +100,10 @@ def _related(conn: Any, pks: list[int]) -> tuple[dict[int, list[str]], dict[int,
         aliases[row.model].append(row.old_id)
     repos: dict[int, list[str]] = defaultdict(list)
     r, lk = schema.repository, schema.link
+    # A model's repositories are what its card or hub points at, not the libraries it was trained with.
     for row in conn.execute(select(lk.c.model, r.c.owner, r.c.name).join(r, r.c.id == lk.c.repository)
-                            .where(lk.c.model.in_(pks))
+                            .where(lk.c.model.in_(pks), lk.c.kind != "library_mention",
+                                   (lk.c.confidence.is_(None)) | (lk.c.confidence >= 0.5))
                             .order_by(lk.c.model, _code_point_order(r.c.full_name_lower, conn.dialect.name))):
         full = f"{row.owner}/{row.name}"
         if full not in repos[row.model]:

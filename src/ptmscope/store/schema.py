@@ -322,6 +322,7 @@ repo_commit = Table(
 repo_source = Table(
     "repo_source", metadata,
     Column("repository", ForeignKey("repository.id", ondelete="CASCADE"), primary_key=True),
+    # paper / model_card / hub_catalogue / hf_org / hf_org_fork / github_search / downstream / user
     Column("perspective", String(32), primary_key=True),
 )
 
