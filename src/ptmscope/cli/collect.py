@@ -11,6 +11,7 @@ from ..hubs.collect import CollectSummary, HfOptions, collect_huggingface, colle
 from ..hubs.huggingface import HuggingFaceHub
 from ..runtime.progress import progress_bar
 from .context import state
+from .papers import papers
 
 app = typer.Typer(help="Collect models, papers and repositories into the store.", no_args_is_help=True)
 
@@ -72,3 +73,6 @@ def pytorch_hub(
     _report(summary)
     for name, reason in catalogue.skipped:
         typer.echo(f"  skipped {name}: {reason}", err=True)
+
+
+app.command("papers")(papers)

@@ -66,15 +66,15 @@ def add_pending(conn: Connection, host: str, names: Sequence[tuple[str, str]]) -
     if not new:
         return 0
     # DO NOTHING: another writer (a concurrent link or collect run) may add the same repository meanwhile.
-    conn.execute(_insert(conn, R).on_conflict_do_nothing(index_elements=["host", "full_name_lower"]), new)
+    conn.execute(dialect_insert(conn, R).on_conflict_do_nothing(index_elements=["host", "full_name_lower"]), new)
     pks = conn.execute(select(R.c.id).where(
         R.c.host == host, R.c.full_name_lower.in_([row["full_name_lower"] for row in new]))).scalars()
-    conn.execute(_insert(conn, S).on_conflict_do_nothing(index_elements=["repository", "perspective"]),
+    conn.execute(dialect_insert(conn, S).on_conflict_do_nothing(index_elements=["repository", "perspective"]),
                  [{"repository": pk, "perspective": "user"} for pk in pks])
     return len(new)
 
 
-def _insert(conn: Connection, table: Table) -> Any:
+def dialect_insert(conn: Connection, table: Table) -> Any:
     return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, insert, select
 from ..link.extract import LinkCandidate
 from ..link.urls import RepoRef
 from . import schema
-from .models import _insert
+from .models import dialect_insert
 
 HOST = "github.com"
 # DESIGN §3's perspectives, and the PyTorch Hub catalogue's own declarations.
@@ -53,7 +53,7 @@ def ensure_repositories(conn: Connection, refs: Iterable[RepoRef]) -> dict[str, 
             "url": first[k].canonical_url, "status": "pending"} for k in keys if k not in known]
     if new:
         # DO NOTHING: a concurrent writer may have added the same repository meanwhile.
-        conn.execute(_insert(conn, R).on_conflict_do_nothing(index_elements=["host", "full_name_lower"]), new)
+        conn.execute(dialect_insert(conn, R).on_conflict_do_nothing(index_elements=["host", "full_name_lower"]), new)
         known.update(_known(conn, [row["full_name_lower"] for row in new]))
     return known
 
@@ -64,7 +64,7 @@ def add_sources(conn: Connection, repo_pks: Iterable[int], perspective: str) -> 
         raise ValueError(f"unknown perspective {perspective!r}")
     rows = [{"repository": pk, "perspective": perspective} for pk in sorted(set(repo_pks))]
     if rows:
-        conn.execute(_insert(conn, schema.repo_source).on_conflict_do_nothing(
+        conn.execute(dialect_insert(conn, schema.repo_source).on_conflict_do_nothing(
             index_elements=["repository", "perspective"]), rows)
 
 

@@ -54,7 +54,7 @@ def stored_by_object_id(conn: Connection, hub: str, object_ids: Sequence[str]) -
     return {row.hub_object_id: _stored(row) for row in rows}
 
 
-def _insert(conn: Connection, table: Table) -> Any:
+def dialect_insert(conn: Connection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     if conn.dialect.name == "sqlite":
@@ -222,7 +222,7 @@ def rename_model(conn: Connection, hub: str, pk: int, old_id: str, new_id: str, 
 
 
 def record_alias(conn: Connection, hub: str, old_id: str, pk: int, *, evidence: str, now: datetime) -> None:
-    stmt = _insert(conn, schema.model_alias).values(hub=hub, old_id=old_id, model=pk, evidence=evidence,
+    stmt = dialect_insert(conn, schema.model_alias).values(hub=hub, old_id=old_id, model=pk, evidence=evidence,
                                                     detected_at=now)
     conn.execute(stmt.on_conflict_do_update(index_elements=["hub", "old_id"],
                                             set_={"model": pk, "evidence": evidence}))

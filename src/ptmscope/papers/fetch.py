@@ -1,0 +1,35 @@
+"""GET requests of the paper sources through :func:`ptmscope.http.make_client`, failures as one error type."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx2
+import orjson
+
+from ..errors import SourceUnavailableError
+
+_SNIPPET = 200
+
+
+def get(client: httpx2.Client, path: str, params: Mapping[str, str | int], *, source: str) -> httpx2.Response:
+    """The 200 response to ``GET path``; anything else, after the transport's retries, is an error."""
+    try:
+        response = client.get(path, params=dict(params))
+    except httpx2.HTTPError as exc:
+        raise SourceUnavailableError(f"{source}: GET {client.base_url}{path} failed: {type(exc).__name__}: {exc}"
+                                     ) from exc
+    if response.status_code != httpx2.codes.OK:
+        body = response.text[:_SNIPPET].strip()
+        raise SourceUnavailableError(f"{source}: GET {response.url} answered HTTP {response.status_code}"
+                                     + (f": {body}" if body else ""))
+    return response
+
+
+def get_json(client: httpx2.Client, path: str, params: Mapping[str, str | int], *, source: str) -> Any:
+    response = get(client, path, params, source=source)
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise SourceUnavailableError(f"{source}: GET {response.url} did not answer JSON: {exc}") from exc

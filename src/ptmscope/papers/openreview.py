@@ -1,0 +1,146 @@
+"""OpenReview (API v2): the accepted papers of ICLR, NeurIPS and ICML by venue id.
+
+``GET /notes?content.venueid=ICLR.cc/2024/Conference`` lists exactly the accepted papers (rejected
+and withdrawn ones carry ``.../Rejected_Submission`` and ``.../Withdrawn_Submission``). Pages are
+walked the way openreview-py's ``efficient_iterget`` does: ``sort=id`` and ``after=<last id>``, which
+stays correct while notes are added during a crawl, with ``count=true`` on the first page. Note
+fields are ``content.<field>.value``; ``pdf`` is a path on the site. Venues before ICLR 2024 and
+NeurIPS/ICML 2023 live in API v1 only; for them use DBLP or a paper list.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from ..config import Settings
+from ..errors import SourceUnavailableError
+from ..http import make_client
+from .countries import countries_of
+from .fetch import get_json
+from .interface import PaperRecord
+from .text import clean, find_code_links, present, unique
+from .venues import venue_and_year
+
+log = logging.getLogger(__name__)
+
+SOURCE = "openreview"
+SITE = "https://openreview.net"
+PAGE_SIZE = 1000  # the API's own maximum
+
+
+def venue_ids(venue: str, year: int) -> tuple[str, ...]:
+    """The OpenReview venue ids whose accepted papers make up ``venue`` in ``year``."""
+    if venue == "NeurIPS":
+        ids = [f"NeurIPS.cc/{year}/Conference"]
+        # The Datasets and Benchmarks track is a second venue id, renamed in 2024.
+        if year >= 2024:
+            ids.append(f"NeurIPS.cc/{year}/Datasets_and_Benchmarks_Track")
+        elif year >= 2022:
+            ids.append(f"NeurIPS.cc/{year}/Track/Datasets_and_Benchmarks")
+        return tuple(ids)
+    return (f"{venue}.cc/{year}/Conference",)
+
+
+def _value(content: Mapping[str, Any], name: str) -> Any:
+    field = content.get(name)
+    # API v2 wraps every field as {"value": ...}; notes migrated from v1 may still hold bare values.
+    return field.get("value") if isinstance(field, dict) else field
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def parse_note(note: Any, venue: str, year: int) -> PaperRecord:
+    if not isinstance(note, dict):
+        raise ValueError(f"note is a {type(note).__name__}, not an object")
+    note_id = note.get("id")
+    if not isinstance(note_id, str) or not note_id:
+        raise ValueError("note has no id")
+    content = note.get("content")
+    if not isinstance(content, dict):
+        raise ValueError("note has no content")
+    abstract = clean(_value(content, "abstract"))
+    emails = [a for a in _strings(_value(content, "authorids")) if "@" in a]
+    pdf = _value(content, "pdf")
+    forum = note.get("forum") if isinstance(note.get("forum"), str) else note_id
+    return PaperRecord(
+        source=SOURCE,
+        source_id=note_id,
+        title=clean(_value(content, "title")),
+        venue=venue,
+        year=year,
+        authors=present(clean(a) for a in _strings(_value(content, "authors"))),
+        countries=countries_of(emails=emails),
+        openreview_id=note_id,
+        url=f"{SITE}/forum?id={forum}",
+        pdf_url=(f"{SITE}{pdf}" if pdf.startswith("/") else pdf) if isinstance(pdf, str) and pdf else None,
+        abstract=abstract,
+        keywords=unique(clean(k) for k in _strings(_value(content, "keywords"))),
+        code_links=unique([*(c.strip() for c in _strings(_value(content, "code"))), *find_code_links(abstract)]),
+        raw=dict(note),
+    )
+
+
+class OpenReviewSource:
+    name = SOURCE
+
+    def __init__(self, settings: Settings, *, page_size: int = PAGE_SIZE,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.api = settings.openreview_api
+        self.page_size = page_size
+        self.skipped: list[tuple[str, str]] = []
+        self._client = make_client(settings, base_url=self.api, sleep=sleep)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def iter_papers(self, venue: str | None, year: int | None) -> Iterator[PaperRecord]:
+        canonical, year = venue_and_year(SOURCE, venue, year)
+        listed = 0
+        for venue_id in venue_ids(canonical, year):
+            for note in self._notes(venue_id):
+                listed += 1
+                try:
+                    record = parse_note(note, canonical, year)
+                except ValueError as exc:
+                    item = note.get("id") if isinstance(note, dict) else None
+                    self.skipped.append((f"{venue_id}:{item or '?'}", str(exc)))
+                    continue
+                yield record
+        if listed == 0:
+            self.skipped.append((f"{canonical} {year}", "OpenReview API v2 lists no accepted papers under "
+                                 f"{', '.join(venue_ids(canonical, year))}; venues before ICLR 2024 and "
+                                 "NeurIPS/ICML 2023 are in API v1 only: use --source dblp or a paper list"))
+
+    def _notes(self, venue_id: str) -> Iterator[Any]:
+        params: dict[str, str | int] = {"content.venueid": venue_id, "limit": self.page_size, "sort": "id",
+                                        "count": "true"}
+        total: int | None = None
+        seen = 0
+        while True:
+            body = get_json(self._client, "/notes", params, source=SOURCE)
+            notes = body.get("notes") if isinstance(body, dict) else None
+            if not isinstance(notes, list):
+                raise SourceUnavailableError(f"{SOURCE}: /notes for {venue_id} answered without a notes list")
+            if total is None and isinstance(body.get("count"), int):
+                total = body["count"]
+                log.info("%s: %d accepted papers under %s", SOURCE, total, venue_id)
+            if not notes:
+                return
+            yield from notes
+            seen += len(notes)
+            ids = [n.get("id") for n in notes if isinstance(n, dict)]
+            last = ids[-1] if ids else None
+            if not isinstance(last, str) or last == params.get("after"):
+                raise SourceUnavailableError(f"{SOURCE}: paging {venue_id} did not advance past {last!r}")
+            if total is not None and seen >= total:
+                return
+            params = {k: v for k, v in params.items() if k != "count"} | {"after": last}
