@@ -29,3 +29,7 @@ class StoreError(PtmscopeError):
 
 class HubError(SourceUnavailableError):
     """A model hub answered in a way the collection cannot continue from."""
+
+
+class GitHubError(SourceUnavailableError):
+    """The GitHub API answered in a way the collection cannot continue from."""

@@ -128,6 +128,10 @@ class RetryTransport(httpx2.BaseTransport):
     def _respect_throttle(self) -> None:
         with self._lock:
             delay = self._throttle_until - time.monotonic()
+        if delay > self.policy.max_retry_after:
+            # Too long to wait here: send the request anyway; the server's refusal, if it comes,
+            # goes back to the caller as a rate-limit answer instead of an hour of silence.
+            return
         if delay > 0:
             log.info("rate limit exhausted; waiting %.1fs before the next request", delay)
             self._wait(delay)

@@ -11,6 +11,7 @@ from ..hubs.collect import CollectSummary, HfOptions, collect_huggingface, colle
 from ..hubs.huggingface import HuggingFaceHub
 from ..runtime.progress import progress_bar
 from .context import state
+from .github import github
 from .papers import papers
 
 app = typer.Typer(help="Collect models, papers and repositories into the store.", no_args_is_help=True)
@@ -76,3 +77,4 @@ def pytorch_hub(
 
 
 app.command("papers")(papers)
+app.command("github")(github)
