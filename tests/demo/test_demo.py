@@ -31,4 +31,17 @@ def test_demo_runs_offline_and_writes_its_outputs(tmp_path: Path) -> None:
     assert pq.read_table(out / "models.parquet").num_rows == len(rows)
     coverage = json.loads((out / "coverage.json").read_text())
     assert coverage["models"] == 3000 + 25 - 10
+    # The repository side: papers, links, GitHub metadata by perspective, and real clones.
+    papers = [json.loads(line) for line in (out / "papers.jsonl").read_text().splitlines()]
+    assert len(papers) == 10 and sum(bool(p["repos"]) for p in papers) == 6
+    repos = {r["repo"]: r for r in map(json.loads, (out / "repositories.jsonl").read_text().splitlines())}
+    perspectives = {p for r in repos.values() for p in r["perspectives"]}
+    assert perspectives == {"model_card", "hub_catalogue", "paper", "hf_org", "hf_org_fork", "github_search"}
+    assert sum(r["status"] == "not_found" for r in repos.values()) >= 5
+    assert sum(bool(r["previous_names"]) for r in repos.values()) == 1
+    cloned = [r for r in repos.values() if r["clone_status"] == "cloned"]
+    assert len(cloned) == 15 and all(r["cloned_sha"] for r in cloned)
+    assert "clone: 0 cloned, 1 updated, 14 unchanged" in text
+    links = [json.loads(line) for line in (out / "links.jsonl").read_text().splitlines()]
+    assert {link["kind"] for link in links} >= {"model_card", "hub_declared", "paper_code"}
     assert str(out) in text

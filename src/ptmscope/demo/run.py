@@ -8,29 +8,42 @@ then exported and summarised. Nothing leaves 127.0.0.1.
 
 from __future__ import annotations
 
+import os
 import random
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
 import orjson
+from sqlalchemy import func, select
 
 from ..analysis.coverage import coverage
 from ..config import HttpSettings, Settings
+from ..github.api import GitHubClient
+from ..github.cloning import clone_all
+from ..github.collect import collect_github
 from ..hubs.collect import CollectSummary, HfOptions, collect_huggingface, collect_records
 from ..hubs.huggingface import HuggingFaceHub
 from ..hubs.pytorch_hub import HUB as PYTORCH_HUB
 from ..hubs.pytorch_hub import iter_catalogue
+from ..link.run import link_all
+from ..papers.collect import collect_papers
+from ..papers.listfile import ListFileSource
 from ..replay import HubCorpus, HuggingFaceApp, ReplayServer
 from ..replay.corpus import synthetic_hub
+from ..replay.github import GitHubApp, GitHubCorpus, synthetic_repo
 from ..replay.synth import generate_card, generate_model, record_rng
-from ..store import Store, open_store
-from ..store.export import MODEL_FIELDS, iter_models, write_csv, write_jsonl, write_parquet
+from ..store import Store, open_store, schema
+from ..store.export import EXPORTS, MODEL_FIELDS, iter_models, write_csv, write_jsonl, write_parquet
 
 DEMO_MODELS = 3000
 DEMO_SEED = 2026
+HF_ORG = "huggingface"
+HF_ORG_REPOS = ("transformers-demo", "datasets-demo", "diffusers-demo", "peft-demo", "hub-docs-demo",
+                "tokenizers-demo")
 Say = Callable[[str], None]
 Advance = Callable[[int], None]
 
@@ -42,6 +55,7 @@ class DemoResult:
     runs: list[CollectSummary] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     coverage_total: int = 0
+    perspectives: dict[str, int] = field(default_factory=dict)
 
 
 def _hub_timestamp(value: datetime) -> str:
@@ -86,9 +100,9 @@ def run_demo(out: Path, say: Say, progress: Callable[[str, int | None], Advance]
 
     say(f"Generating a Hub of {DEMO_MODELS:,} models (seed {DEMO_SEED}) and serving it on 127.0.0.1")
     corpus = synthetic_hub(DEMO_MODELS, DEMO_SEED, commits=True)
+    fast = HttpSettings(timeout=30, max_retries=4, backoff_base=0.05)
     with ReplayServer(HuggingFaceApp(corpus)) as server:
-        settings = Settings(hf_endpoint=server.url, db_url=db_url,
-                            http=HttpSettings(timeout=30, max_retries=4, backoff_base=0.05))
+        settings = Settings(hf_endpoint=server.url, db_url=db_url, data_dir=out, http=fast)
         hub = HuggingFaceHub(settings)
         try:
             say(f"Month 1: full listing with cards, commit histories and file sizes from {server.url}")
@@ -96,21 +110,147 @@ def run_demo(out: Path, say: Say, progress: Callable[[str, int | None], Advance]
                                                    progress=progress("month 1: Hugging Face", DEMO_MODELS)))
             say(f"  {result.runs[-1].line()}")
             _pytorch_hub(store, result, say)
+            _papers(store, say)
+            say(f"Linking: {link_all(store).line()}")
+            github, remotes = _github_world(store, out)
+            with ReplayServer(GitHubApp(github)) as gh_server:
+                gh_settings = Settings(github_api=gh_server.url, git_base=remotes.as_uri(), data_dir=out,
+                                       db_url=db_url, http=fast)
+                _github_month(store, gh_settings, say, progress, first=True)
 
-            changes = _advance_a_month(corpus, random.Random(DEMO_SEED))
-            say("The Hub moves on a month: " + ", ".join(f"{v} {k}" for k, v in changes.items()))
-            say("Month 2: incremental run (only what changed since the checkpoint)")
-            result.runs.append(collect_huggingface(store, hub, HfOptions(cards=True, history=True, files=True),
-                                                   progress=progress("month 2: incremental", None)))
-            say(f"  {result.runs[-1].line()}")
-            say("Month 2: full re-listing (download counts refreshed; deletions and renames noticed)")
-            result.runs.append(collect_huggingface(store, hub, HfOptions(cards=True, full=True),
-                                                   progress=progress("month 2: full", len(corpus))))
-            say(f"  {result.runs[-1].line()}")
+                changes = _advance_a_month(corpus, random.Random(DEMO_SEED))
+                say("The Hub moves on a month: " + ", ".join(f"{v} {k}" for k, v in changes.items()))
+                say("Month 2: incremental run (only what changed since the checkpoint)")
+                result.runs.append(collect_huggingface(store, hub, HfOptions(cards=True, history=True, files=True),
+                                                       progress=progress("month 2: incremental", None)))
+                say(f"  {result.runs[-1].line()}")
+                say("Month 2: full re-listing (download counts refreshed; deletions and renames noticed)")
+                result.runs.append(collect_huggingface(store, hub, HfOptions(cards=True, full=True),
+                                                       progress=progress("month 2: full", len(corpus))))
+                say(f"  {result.runs[-1].line()}")
+                say(f"Linking again: {link_all(store).line()}")
+                _commit(remotes / HF_ORG / HF_ORG_REPOS[0], "fix: pin model revisions", {"train.py": _TRAIN_V2})
+                _github_month(store, gh_settings, say, progress, first=False)
         finally:
             hub.close()
+    result.perspectives = _perspectives(store)
+    say("Repositories per perspective: " + ", ".join(f"{k} {v}" for k, v in result.perspectives.items()))
     _exports(store, result, say)
     return result
+
+
+def _papers(store: Store, say: Say) -> None:
+    papers_file = Path(str(resources.files("ptmscope.demo").joinpath("papers.json")))
+    summary = collect_papers(store, ListFileSource(papers_file), None, None)
+    say(f"Papers (bundled list): {summary.line()}")
+
+
+def _github_world(store: Store, out: Path) -> tuple[GitHubCorpus, Path]:
+    """A GitHub for the demo: a record for every repository the link stage found (a few deleted,
+    one renamed since it was linked), an organisation with forks, and some repositories a search
+    finds; plus real local git repositories for the organisation and the repositories linked from
+    the PyTorch Hub pages and papers, to clone."""
+    rng = random.Random(DEMO_SEED)
+    with store.engine.connect() as conn:
+        linked = sorted(f"{r.owner}/{r.name}" for r in conn.execute(
+            select(schema.repository.c.owner, schema.repository.c.name)))
+        hub_and_papers = sorted({f"{r.owner}/{r.name}" for r in conn.execute(
+            select(schema.repository.c.owner, schema.repository.c.name).join(
+                schema.repo_source, schema.repo_source.c.repository == schema.repository.c.id).where(
+                schema.repo_source.c.perspective.in_(("hub_catalogue", "paper"))))})
+    corpus = GitHubCorpus()
+    gone = set(rng.sample([n for n in linked if n not in hub_and_papers], 5))
+    for index, full_name in enumerate(linked):
+        if full_name not in gone:
+            corpus.put_repo(_repo_record(full_name, 600_000_000 + index, rng))
+    renamed = next(n for n in linked if n not in gone and n not in hub_and_papers)
+    corpus.rename_repo(renamed, f"{renamed.split('/')[0]}/{renamed.split('/')[1]}-renamed")
+    org_repos = [f"{HF_ORG}/{name}" for name in HF_ORG_REPOS]
+    for index, full_name in enumerate(org_repos):
+        parent = _repo_record(full_name, 700_000_000 + index, rng, organization=True,
+                              description=f"{full_name.split('/')[1]}: Hugging Face library examples")
+        n_forks = rng.randrange(1, 6)
+        parent.update(forks_count=n_forks, forks=n_forks)
+        corpus.put_repo(parent)
+        for fork in range(n_forks):
+            child = _repo_record(f"fan{fork:02d}-{index}/{parent['name']}", 710_000_000 + index * 10 + fork, rng,
+                                 parent=parent)
+            corpus.put_repo(child)
+    for index in range(40):
+        corpus.put_repo(_repo_record(f"searcher{index % 13:02d}/huggingface-tool-{index}", 720_000_000 + index, rng,
+                                     description=f"A huggingface helper, number {index}"))
+    remotes = out / "remotes"
+    for full_name in [*org_repos, *hub_and_papers]:
+        _git_repo(remotes / full_name, full_name)
+    return corpus, remotes
+
+
+def _repo_record(full_name: str, repo_id: int, rng: random.Random, *, organization: bool = False,
+                 parent: dict[str, object] | None = None, description: str | None = None) -> dict[str, object]:
+    created = datetime(2017, 1, 1) + timedelta(days=rng.randrange(2900))
+    stars = int(rng.paretovariate(1.1)) - 1
+    licenses = [None, {"key": "mit", "name": "MIT License", "spdx_id": "MIT"},
+                {"key": "apache-2.0", "name": "Apache License 2.0", "spdx_id": "Apache-2.0"}]
+    return synthetic_repo(
+        full_name, repo_id, created.astimezone(), parent=parent, organization=organization,
+        description=description or f"{full_name.split('/')[1]}: training and inference code",
+        stargazers_count=stars, watchers_count=stars, forks_count=stars // 4, license=rng.choice(licenses),
+        language=rng.choice(["Python", "Python", "Jupyter Notebook", "C++", None]),
+        topics=sorted(rng.sample(["pytorch", "nlp", "vision", "huggingface", "speech"], rng.randrange(3))))
+
+
+_TRAIN_V1 = 'from transformers import AutoModel\nmodel = AutoModel.from_pretrained("bert-base-uncased")\n'
+_TRAIN_V2 = ('from transformers import AutoModel\n'
+             'model = AutoModel.from_pretrained("google-bert/bert-base-uncased", revision="86b5e09")\n')
+
+
+def _git(repo: Path, *args: str) -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(repo), "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_AUTHOR_NAME": "demo", "GIT_AUTHOR_EMAIL": "demo@example.invalid", "GIT_COMMITTER_NAME": "demo",
+           "GIT_COMMITTER_EMAIL": "demo@example.invalid"}
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+
+
+def _git_repo(path: Path, full_name: str) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    _git(path, "init", "-q", "-b", "main")
+    _commit(path, "initial commit", {"README.md": f"# {full_name}\n", "train.py": _TRAIN_V1})
+
+
+def _commit(path: Path, message: str, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (path / name).write_text(text, encoding="utf-8")
+    _git(path, "add", "-A")
+    _git(path, "commit", "-q", "-m", message)
+
+
+def _github_month(store: Store, settings: Settings, say: Say, progress: Callable[[str, int | None], Advance],
+                  *, first: bool) -> None:
+    with GitHubClient(settings, computing_delay=0) as client:
+        label = "month 1" if first else "month 2"
+        say(f"{label.capitalize()}: GitHub metadata for linked repositories"
+            + (" (conditional requests: unchanged ones cost nothing)" if not first else ""))
+        say(f"  {collect_github(store, client, from_links=True, refresh=not first).line()}")
+        if first:
+            say(f"  org {HF_ORG} and its forks: "
+                f"{collect_github(store, client, org=HF_ORG, forks=True, recursive_forks=True).line()}")
+            say(f"  search 'huggingface': {collect_github(store, client, search='huggingface').line()}")
+    names = _clonable(settings)
+    summary = clone_all(store, settings, names=names, workers=4,
+                        progress=progress(f"{label}: cloning", len(names)))
+    say(f"  cloning {len(names)} repositories: {summary.line()}")
+
+
+def _clonable(settings: Settings) -> Sequence[tuple[str, str]]:
+    remotes = Path(settings.git_base.removeprefix("file://"))
+    return sorted((owner.name, repo.name) for owner in remotes.iterdir() for repo in owner.iterdir())
+
+
+def _perspectives(store: Store) -> dict[str, int]:
+    rs = schema.repo_source
+    with store.engine.connect() as conn:
+        return {row.perspective: row.n for row in conn.execute(
+            select(rs.c.perspective, func.count().label("n")).group_by(rs.c.perspective).order_by(rs.c.perspective))}
 
 
 def _pytorch_hub(store: Store, result: DemoResult, say: Say) -> None:
@@ -129,12 +269,19 @@ def _exports(store: Store, result: DemoResult, say: Say) -> None:
     with (out / "models.csv").open("wb") as fh:
         write_csv(iter_models(store), fh, [name for name, _ in MODEL_FIELDS])
     write_parquet(iter_models(store), out / "models.parquet", MODEL_FIELDS)
+    written = {}
+    for kind in ("repositories", "links", "papers"):
+        _fields, rows_of = EXPORTS[kind]
+        with (out / f"{kind}.jsonl").open("wb") as fh:
+            written[kind] = write_jsonl(rows_of(store), fh)
     total, rows = coverage(store)
     result.coverage_total = total
     (out / "coverage.json").write_bytes(orjson.dumps(
         {"hub": "huggingface", "models": total, "rows": [r.__dict__ for r in rows]}, option=orjson.OPT_INDENT_2))
     result.files = [out / name for name in ("ptmscope.db", "models.jsonl", "models.csv", "models.parquet",
-                                            "coverage.json")]
-    say(f"Exported {n:,} models (jsonl, csv, parquet) and metadata coverage of {total:,} live Hub models")
+                                            "repositories.jsonl", "links.jsonl", "papers.jsonl", "coverage.json")]
+    result.files.append(out / "repos")
+    say("Exported " + ", ".join(f"{v:,} {k}" for k, v in written.items()))
+    say(f"Exported {n:,} models (jsonl, csv, parquet) and metadata coverage of {total:,} live Hub models:")
     for r in rows:
         say(f"  {r.metadata:<16} {r.models:>6,}  {r.percent:5.1f}%")
