@@ -10,7 +10,7 @@ import pytest
 from ptmscope.config import HttpSettings, Settings
 from ptmscope.errors import SourceUnavailableError, UsageError
 from ptmscope.papers.countries import countries_of
-from ptmscope.papers.openreview import OpenReviewSource, parse_note, venue_ids
+from ptmscope.papers.openreview import OpenReviewSource, current_institution, parse_note, venue_ids
 from ptmscope.replay import FaultPlan, ReplayServer
 from ptmscope.replay.openreview import OpenReviewApp, note_id
 from ptmscope.replay.papers import Paper, generate_papers
@@ -51,11 +51,14 @@ def test_accepted_papers_are_listed_across_pages_despite_faults(serve) -> None: 
         source.close()
 
     accepted = {note_id(p): p for p in papers if p["status"] == "accepted"}
+    profiles = OpenReviewApp(papers).profiles
     assert 0 < len(accepted) < len(papers)  # the corpus has rejected papers, and they stay out
     assert [r.source_id for r in records] == sorted(accepted)  # once each, in id order
     assert any(e.fault for e in server.log), "the fault plan should have hit some requests"
     pages = notes_requests(server)
-    assert len(pages) >= len(accepted) // 10
+    assert len([q for q in pages if "ids" not in q]) >= len(accepted) // 10
+    assert any("ids" in q for q in pages), "profiles are looked up for affiliations"
+    pages = [q for q in pages if "ids" not in q]
     assert all(q["content.venueid"] == ["ICLR.cc/2024/Conference"] and q["sort"] == ["id"] for q in pages)
     assert "after" not in pages[0] and all("after" in q for q in pages[1:])
     assert source.skipped == []
@@ -71,9 +74,15 @@ def test_accepted_papers_are_listed_across_pages_despite_faults(serve) -> None: 
         assert record.pdf_url is not None and record.pdf_url.startswith("https://openreview.net/pdf/")
         assert record.keywords == tuple(paper["keywords"])
         assert record.code_links == tuple(link for link in (paper["code"], paper["abstract_code"]) if link)
-        # Only authors without a profile are listed by e-mail; their domains name countries.
+        # Authors with a profile get their current institution (one more request per page of notes);
+        # the others are listed by e-mail, whose domain can still name a country.
+        served = [current_institution(profiles[a["profile"]]) for a in paper["authors"] if a["profile"]]
+        assert record.affiliations == tuple(dict.fromkeys(i.name for i in served if i and i.name))
+        assert "Previous University" not in record.affiliations  # a past position is not an affiliation
         emails = [a["email"] for a in paper["authors"] if a["profile"] is None]
-        assert record.countries == countries_of(emails=emails)
+        expected = countries_of(affiliations=record.affiliations,
+                                emails=[*(f"x@{i.domain}" for i in served if i and i.domain), *emails])
+        assert record.countries == expected
         assert record.raw["content"]["venueid"]["value"] == "ICLR.cc/2024/Conference"
 
 

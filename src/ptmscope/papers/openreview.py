@@ -6,6 +6,12 @@ walked the way openreview-py's ``efficient_iterget`` does: ``sort=id`` and ``aft
 stays correct while notes are added during a crawl, with ``count=true`` on the first page. Note
 fields are ``content.<field>.value``; ``pdf`` is a path on the site. Venues before ICLR 2024 and
 NeurIPS/ICML 2023 live in API v1 only; for them use DBLP or a paper list.
+
+Affiliations are not on notes: authors are listed by profile id (``~First_Last1``), and each
+profile's ``content.history`` holds positions with an ``institution`` (``name``, ``domain``, and on
+newer profiles ``country``). Profiles of a page of notes are fetched together with
+``GET /profiles?ids=~A,~B``; an author's affiliation is the institution of their current (open-
+ended, else latest) position.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..config import Settings
@@ -29,6 +36,7 @@ log = logging.getLogger(__name__)
 SOURCE = "openreview"
 SITE = "https://openreview.net"
 PAGE_SIZE = 1000  # the API's own maximum
+PROFILE_BATCH = 100  # ids per /profiles request, to keep URLs short
 
 
 def venue_ids(venue: str, year: int) -> tuple[str, ...]:
@@ -58,7 +66,34 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def parse_note(note: Any, venue: str, year: int) -> PaperRecord:
+@dataclass(frozen=True)
+class Institution:
+    name: str | None
+    domain: str | None
+    country: str | None
+
+
+def current_institution(profile: Mapping[str, Any]) -> Institution | None:
+    content = profile.get("content")
+    history = content.get("history") if isinstance(content, dict) else None
+    if not isinstance(history, list):
+        return None
+    positions = [h for h in history if isinstance(h, dict) and isinstance(h.get("institution"), dict)]
+    if not positions:
+        return None
+
+    def recency(position: Mapping[str, Any]) -> tuple[bool, int]:
+        end, start = position.get("end"), position.get("start")
+        return (end is None, end if isinstance(end, int) else start if isinstance(start, int) else 0)
+
+    institution = max(positions, key=recency)["institution"]
+    texts = {k: institution.get(k) if isinstance(institution.get(k), str) and institution.get(k) else None
+             for k in ("name", "domain", "country")}
+    return Institution(texts["name"], texts["domain"], texts["country"])
+
+
+def parse_note(note: Any, venue: str, year: int,
+               institutions: Mapping[str, Institution] | None = None) -> PaperRecord:
     if not isinstance(note, dict):
         raise ValueError(f"note is a {type(note).__name__}, not an object")
     note_id = note.get("id")
@@ -68,7 +103,13 @@ def parse_note(note: Any, venue: str, year: int) -> PaperRecord:
     if not isinstance(content, dict):
         raise ValueError("note has no content")
     abstract = clean(_value(content, "abstract"))
-    emails = [a for a in _strings(_value(content, "authorids")) if "@" in a]
+    author_ids = _strings(_value(content, "authorids"))
+    emails = [a for a in author_ids if "@" in a]
+    found = [institutions[a] for a in author_ids if institutions and a in institutions]
+    affiliations = unique(clean(i.name) for i in found if i.name)
+    # A profile's country is the best evidence; else the institution's name, then its domain.
+    named = [i.country.upper() for i in found if i.country and len(i.country) == 2]
+    domains = [f"x@{i.domain}" for i in found if i.domain]
     pdf = _value(content, "pdf")
     forum = note.get("forum") if isinstance(note.get("forum"), str) else note_id
     return PaperRecord(
@@ -78,7 +119,8 @@ def parse_note(note: Any, venue: str, year: int) -> PaperRecord:
         venue=venue,
         year=year,
         authors=present(clean(a) for a in _strings(_value(content, "authors"))),
-        countries=countries_of(emails=emails),
+        affiliations=affiliations,
+        countries=unique([*named, *countries_of(affiliations=affiliations, emails=[*domains, *emails])]),
         openreview_id=note_id,
         url=f"{SITE}/forum?id={forum}",
         pdf_url=(f"{SITE}{pdf}" if pdf.startswith("/") else pdf) if isinstance(pdf, str) and pdf else None,
@@ -106,21 +148,47 @@ class OpenReviewSource:
         canonical, year = venue_and_year(SOURCE, venue, year)
         listed = 0
         for venue_id in venue_ids(canonical, year):
-            for note in self._notes(venue_id):
-                listed += 1
-                try:
-                    record = parse_note(note, canonical, year)
-                except ValueError as exc:
-                    item = note.get("id") if isinstance(note, dict) else None
-                    self.skipped.append((f"{venue_id}:{item or '?'}", str(exc)))
-                    continue
-                yield record
+            for page in self._pages(venue_id):
+                institutions = self._institutions(page)
+                for note in page:
+                    listed += 1
+                    try:
+                        record = parse_note(note, canonical, year, institutions)
+                    except ValueError as exc:
+                        item = note.get("id") if isinstance(note, dict) else None
+                        self.skipped.append((f"{venue_id}:{item or '?'}", str(exc)))
+                        continue
+                    yield record
         if listed == 0:
             self.skipped.append((f"{canonical} {year}", "OpenReview API v2 lists no accepted papers under "
                                  f"{', '.join(venue_ids(canonical, year))}; venues before ICLR 2024 and "
                                  "NeurIPS/ICML 2023 are in API v1 only: use --source dblp or a paper list"))
 
-    def _notes(self, venue_id: str) -> Iterator[Any]:
+    def _institutions(self, notes: list[Any]) -> dict[str, Institution]:
+        ids: list[str] = []
+        for note in notes:
+            content = note.get("content") if isinstance(note, dict) else None
+            if isinstance(content, dict):
+                ids.extend(a for a in _strings(_value(content, "authorids")) if a.startswith("~"))
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, Institution] = {}
+        for start in range(0, len(wanted), PROFILE_BATCH):
+            chunk = wanted[start:start + PROFILE_BATCH]
+            try:
+                body = get_json(self._client, "/profiles", {"ids": ",".join(chunk)}, source=SOURCE)
+            except SourceUnavailableError as exc:
+                # Affiliations are an addition to the papers, not a reason to lose them.
+                self.skipped.append((f"profiles {chunk[0]}..", f"affiliations unavailable: {exc}"))
+                continue
+            profiles = body.get("profiles") if isinstance(body, dict) else None
+            for profile in profiles if isinstance(profiles, list) else []:
+                if isinstance(profile, dict) and isinstance(profile.get("id"), str):
+                    institution = current_institution(profile)
+                    if institution is not None:
+                        found[profile["id"]] = institution
+        return found
+
+    def _pages(self, venue_id: str) -> Iterator[list[Any]]:
         params: dict[str, str | int] = {"content.venueid": venue_id, "limit": self.page_size, "sort": "id",
                                         "count": "true"}
         total: int | None = None
@@ -135,7 +203,7 @@ class OpenReviewSource:
                 log.info("%s: %d accepted papers under %s", SOURCE, total, venue_id)
             if not notes:
                 return
-            yield from notes
+            yield notes
             seen += len(notes)
             ids = [n.get("id") for n in notes if isinstance(n, dict)]
             last = ids[-1] if ids else None

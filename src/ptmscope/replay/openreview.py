@@ -4,7 +4,9 @@
 ``sort`` (``id`` or ``number``), ``after`` (ids after this one, in id order) and ``count=true``
 (adds ``count``, the number of matching notes). Notes have the API v2 shape: ``content.<field>.value``,
 ``pdf`` as a site path, accepted papers under the venue id and rejected ones under
-``<venue id>/Rejected_Submission``. Papers come from :mod:`ptmscope.replay.papers`.
+``<venue id>/Rejected_Submission``. ``GET /profiles?ids=~A,~B`` answers the authors' profiles with a
+position history whose current institution is the paper's affiliation. Papers come from
+:mod:`ptmscope.replay.papers`.
 """
 
 from __future__ import annotations
@@ -77,17 +79,36 @@ def _single(query: Mapping[str, list[str]], name: str) -> str | None:
     return values[-1] if values else None
 
 
+def profile(author: Mapping[str, Any]) -> dict[str, Any]:
+    """A profile as ``GET /profiles`` returns it: a past position, then the current one (no end)."""
+    current: dict[str, Any] = {"name": author["affiliation"]} if author.get("affiliation") else {}
+    domain = str(author.get("email") or "").partition("@")[2]
+    if domain:
+        current["domain"] = domain
+    history: list[dict[str, Any]] = [
+        {"position": "MS student", "start": 2012, "end": 2014,
+         "institution": {"name": "Previous University", "domain": "previous.example"}}]
+    if current:
+        history.append({"position": "Researcher", "start": 2019, "end": None, "institution": current})
+    return {"id": author["profile"], "content": {"names": [{"fullname": author["name"]}], "history": history}}
+
+
 class OpenReviewApp:
-    """Answers ``GET /notes`` from a list of papers (see the module docstring)."""
+    """Answers ``GET /notes`` and ``GET /profiles?ids=`` from a list of papers (see the module docstring)."""
 
     def __init__(self, papers: Sequence[Paper], page_size_max: int = MAX_LIMIT) -> None:
         self.page_size_max = page_size_max
         self.notes = [note(p, number) for number, p in enumerate(papers, start=1)]
+        self.profiles = {a["profile"]: profile(a) for p in papers for a in p["authors"] if a.get("profile")}
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], headers: Mapping[str, str],
                base_url: str) -> Response:
         if method not in ("GET", "HEAD"):
             return _error(405, "MethodNotAllowedError", "Method not allowed")
+        if path.rstrip("/") == "/profiles":
+            ids = [i for i in (_single(query, "ids") or "").split(",") if i]
+            found = [self.profiles[i] for i in ids if i in self.profiles]
+            return Response(200, {"Content-Type": JSON_CONTENT_TYPE}, orjson.dumps({"profiles": found}))
         if path.rstrip("/") != "/notes":
             return _error(404, "NotFoundError", f"Path {path} not found")
         numbers = {name: _single(query, name) for name in ("limit", "offset")}
