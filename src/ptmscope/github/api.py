@@ -25,6 +25,7 @@ import httpx2
 from ..config import Settings
 from ..errors import GitHubError
 from ..http import HttpStats, make_client
+from ..timestamps import parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +57,6 @@ class GitHubNotFoundError(GitHubError):
 
 class GitHubUnreachableError(GitHubError):
     """No answer at all from the API base URL (after the transport's retries)."""
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _int(value: Any) -> int | None:
@@ -121,9 +112,9 @@ _COLUMNS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "size_kb": (("size",), _int),
     "topics": (("topics",), _topics),
     "license_raw": (("license",), _license),
-    "created_at": (("created_at",), _timestamp),
-    "updated_at": (("updated_at",), _timestamp),
-    "pushed_at": (("pushed_at",), _timestamp),
+    "created_at": (("created_at",), parse_timestamp),
+    "updated_at": (("updated_at",), parse_timestamp),
+    "pushed_at": (("pushed_at",), parse_timestamp),
     "default_branch": (("default_branch", "master_branch"), _text),
     "fork_parent": (("parent",), _parent),
     "is_fork": (("fork",), lambda v: v if isinstance(v, bool) else None),
@@ -250,10 +241,10 @@ class IssueRecord:
             title=_text(data.get("title")),
             state=_text(data.get("state")),
             author=_login(data.get("user")),
-            created_at=_timestamp(data.get("created_at")),
-            updated_at=_timestamp(data.get("updated_at")),
-            closed_at=_timestamp(data.get("closed_at")),
-            merged_at=_timestamp(pull.get("merged_at")) if isinstance(pull, Mapping) else None,
+            created_at=parse_timestamp(data.get("created_at")),
+            updated_at=parse_timestamp(data.get("updated_at")),
+            closed_at=parse_timestamp(data.get("closed_at")),
+            merged_at=parse_timestamp(pull.get("merged_at")) if isinstance(pull, Mapping) else None,
             comments=_int(data.get("comments")),
             labels=tuple(str(_obj(label).get("name", label)) for label in labels) if isinstance(labels, list) else (),
             raw=dict(data),
@@ -280,9 +271,9 @@ class CommitRecord:
         return cls(
             sha=sha,
             author=_login(data.get("author")) or _text(git_author.get("name")),
-            authored_at=_timestamp(git_author.get("date")),
+            authored_at=parse_timestamp(git_author.get("date")),
             committer=_login(data.get("committer")) or _text(git_committer.get("name")),
-            committed_at=_timestamp(git_committer.get("date")),
+            committed_at=parse_timestamp(git_committer.get("date")),
             message=commit.get("message") if isinstance(commit.get("message"), str) else None,
         )
 

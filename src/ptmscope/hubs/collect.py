@@ -28,7 +28,8 @@ from ..errors import PtmscopeError, SourceUnavailableError
 from ..store import Store, schema
 from ..store import models as rows
 from ..store.db import utcnow
-from .huggingface import HUB, HUB_ERRORS, HuggingFaceHub, parse_model, parse_timestamp, raw_digest
+from ..timestamps import parse_timestamp
+from .huggingface import HUB, HUB_ERRORS, HuggingFaceHub, parse_model, raw_digest
 from .interface import ModelCommit, ModelFile, ModelRecord
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +31,7 @@ from .. import __version__
 from ..config import Settings
 from ..errors import SourceUnavailableError
 from ..http import HttpStats, configure_huggingface_hub, make_client
+from ..timestamps import parse_timestamp
 from .domains import domain_for_task
 from .interface import ModelCommit, ModelFile, ModelRecord
 
@@ -55,16 +56,6 @@ _FORMAT_BY_SUFFIX = {
     ".tflite": "tflite", ".pb": "tensorflow", ".msgpack": "flax", ".npy": "numpy", ".npz": "numpy",
     ".mlmodel": "coreml", ".nemo": "nemo",
 }
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _strings(value: Any) -> list[str]:

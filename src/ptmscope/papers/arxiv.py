@@ -22,9 +22,8 @@ from xml.etree import ElementTree
 
 from ..config import Settings
 from ..errors import SourceUnavailableError
-from ..http import make_client
 from .countries import countries_of
-from .fetch import get
+from .fetch import ApiSource, get
 from .interface import PaperRecord
 from .text import arxiv_id_from, clean, doi_from, find_code_links, present, unique
 from .venues import check_request
@@ -134,7 +133,7 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%d%H%M")
 
 
-class ArxivSource:
+class ArxivSource(ApiSource):
     name = SOURCE
 
     def __init__(self, settings: Settings, *, categories: Sequence[str] = CATEGORIES, page_size: int = PAGE_SIZE,
@@ -143,20 +142,14 @@ class ArxivSource:
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         if not categories:
             raise ValueError("at least one arXiv category is needed")
-        self.api = settings.arxiv_api
+        super().__init__(settings, settings.arxiv_api, page_size=page_size, sleep=sleep)
         self.categories = tuple(categories)
-        self.page_size = page_size
         self.result_cap = result_cap
         self.page_delay = page_delay
         self.empty_page_retries = empty_page_retries
-        self.skipped: list[tuple[str, str]] = []
         self._sleep = sleep
         self._clock = clock
         self._requests = 0
-        self._client = make_client(settings, base_url=self.api, sleep=sleep)
-
-    def close(self) -> None:
-        self._client.close()
 
     def iter_papers(self, venue: str | None, year: int | None) -> Iterator[PaperRecord]:
         check_request(SOURCE, venue, year)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx2
 import orjson
 
+from ..config import Settings
 from ..errors import SourceUnavailableError
+from ..http import make_client
 
 _SNIPPET = 200
 
@@ -33,3 +36,20 @@ def get_json(client: httpx2.Client, path: str, params: Mapping[str, str | int], 
         return orjson.loads(response.content)
     except orjson.JSONDecodeError as exc:
         raise SourceUnavailableError(f"{source}: GET {response.url} did not answer JSON: {exc}") from exc
+
+
+class ApiSource:
+    """What the paper sources that talk to an API share: a client on the HTTP layer, a page size,
+    and the entries they could read but not turn into papers."""
+
+    name: str
+
+    def __init__(self, settings: Settings, api: str, *, page_size: int,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.api = api
+        self.page_size = page_size
+        self.skipped: list[tuple[str, str]] = []
+        self._client = make_client(settings, base_url=api, sleep=sleep)
+
+    def close(self) -> None:
+        self._client.close()

@@ -24,9 +24,8 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import SourceUnavailableError
-from ..http import make_client
 from .countries import countries_of
-from .fetch import get_json
+from .fetch import ApiSource, get_json
 from .interface import PaperRecord
 from .text import clean, find_code_links, present, unique
 from .venues import venue_and_year
@@ -131,18 +130,12 @@ def parse_note(note: Any, venue: str, year: int,
     )
 
 
-class OpenReviewSource:
+class OpenReviewSource(ApiSource):
     name = SOURCE
 
     def __init__(self, settings: Settings, *, page_size: int = PAGE_SIZE,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.api = settings.openreview_api
-        self.page_size = page_size
-        self.skipped: list[tuple[str, str]] = []
-        self._client = make_client(settings, base_url=self.api, sleep=sleep)
-
-    def close(self) -> None:
-        self._client.close()
+        super().__init__(settings, settings.openreview_api, page_size=page_size, sleep=sleep)
 
     def iter_papers(self, venue: str | None, year: int | None) -> Iterator[PaperRecord]:
         canonical, year = venue_and_year(SOURCE, venue, year)
