@@ -48,8 +48,9 @@ def clone(
     timeout: float = typer.Option(600.0, min=1, help="Seconds any one git command may take."),
     force: bool = typer.Option(False, "--force", help="Clone afresh even when the remote HEAD has not moved."),
 ) -> None:
-    """Clone default branches (shallow, hooks off, no submodules); a re-run fetches only repositories
-    whose remote HEAD moved."""
+    """Clone repositories safely (shallow, hooks off, no submodules).
+
+    A re-run fetches only repositories whose remote HEAD moved."""
     if bool(repos) == all_:
         raise UsageError("give repositories as owner/name, or --all (not both)")
     names = None if all_ else _repo_names(repos or [])

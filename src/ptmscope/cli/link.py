@@ -10,8 +10,9 @@ from .context import state
 
 
 def link(ctx: typer.Context) -> None:
-    """Find the GitHub repositories every stored model card, PyTorch Hub entry and paper names; re-running
-    replaces each model's and paper's links with what its stored text says now."""
+    """Find the GitHub repositories that model cards, PyTorch Hub entries and papers name.
+
+    Re-running replaces each model's and paper's links with what its stored text says now."""
     app_state = state(ctx)
     store = app_state.store()
     with progress_bar("Linking models and papers", total=subject_count(store), enabled=not app_state.quiet) as advance:
