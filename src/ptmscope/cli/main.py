@@ -18,7 +18,8 @@ from rich.markup import escape
 from .. import __version__
 from ..config import Settings
 from ..errors import PtmscopeError
-from . import clone, collect, db, demo, export, link, replay, stats
+from . import clone, collect, db, demo, export, link, replay, rules, stats
+from . import scan as scan_cmd
 from .context import AppState
 
 app = typer.Typer(
@@ -33,9 +34,11 @@ app.add_typer(db.app, name="db")
 app.add_typer(export.app, name="export")
 app.add_typer(stats.app, name="stats")
 app.add_typer(replay.app, name="replay")
+app.add_typer(rules.app, name="rules")
 app.command("demo")(demo.demo)
 app.command("clone")(clone.clone)
 app.command("link")(link.link)
+app.command("scan")(scan_cmd.scan)
 
 err = Console(stderr=True)
 

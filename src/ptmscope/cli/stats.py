@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ..analysis.coverage import coverage as compute_coverage
 from .context import state
+from .scan import vulns
 
 app = typer.Typer(help="Summary statistics of what is stored.", no_args_is_help=True)
 
@@ -39,3 +40,6 @@ def coverage(
     for r in rows:
         table.add_row(r.metadata, r.description, f"{r.models:,}", f"{r.percent:.1f}%")
     Console().print(table)
+
+
+app.command("vulns")(vulns)

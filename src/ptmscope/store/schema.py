@@ -357,6 +357,70 @@ usage = Table(
     Column("trust_remote_code", Boolean),
 )
 
+# --- scanning: content-addressed results, and the per-repository view built from them -----------------------
+#
+# A scan result belongs to a file content, not to a repository: ``blob_scan`` holds one result per
+# (blob, scanner, version, ruleset) and ``repo_file`` says which repository commits hold each blob at
+# which path, so forks and copies are scanned once. ``scan``/``finding`` stay the per-repository view
+# that exports, statistics and reports read: one ``scan`` row per (repository, commit, scanner, version,
+# ruleset) and ``finding`` rows materialised with the path. Materialising costs rows, not scanner time,
+# and keeps every reader a plain indexed query instead of a four-table join over all forks.
+
+blob = Table(
+    "blob", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha", String(64), nullable=False),  # git blob id: sha1 of b"blob <size>\0" + content
+    Column("size", BigInteger, nullable=False),
+    Column("kind", String(16)),  # text / binary, known once a scan has read the content
+    UniqueConstraint("sha"),
+)
+
+repo_file = Table(
+    "repo_file", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("repository", ForeignKey("repository.id", ondelete="CASCADE"), nullable=False),
+    Column("commit", String(64), nullable=False),
+    # Display form (non-UTF-8 bytes as \xNN). Unbounded, since git allows paths of kilobytes; for the
+    # same reason it is in no unique index (a B-tree row has a size limit): rows of a commit are written
+    # as a whole set by one writer.
+    Column("path", Text, nullable=False),
+    Column("blob", ForeignKey("blob.id", ondelete="CASCADE"), index=True),  # null: nothing to read (symlink)
+    Column("skipped", Text),  # why an entry without a blob is not scanned
+    Index("ix_repo_file_repository_commit", "repository", "commit"),
+)
+
+blob_scan = Table(
+    "blob_scan", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("blob", ForeignKey("blob.id", ondelete="CASCADE"), nullable=False),
+    Column("scanner", String(64), nullable=False),
+    Column("scanner_version", String(64), nullable=False),
+    Column("ruleset", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # ok / skipped (with findings possibly) / failed
+    Column("reason", Text),
+    _ts("scanned_at", nullable=False),
+    UniqueConstraint("blob", "scanner", "scanner_version", "ruleset"),
+)
+
+blob_finding = Table(
+    "blob_finding", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("blob_scan", ForeignKey("blob_scan.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("rule_id", String(128), nullable=False),
+    Column("line", Integer),
+    Column("column", Integer),
+    Column("end_line", Integer),
+    Column("message", Text),
+    Column("original_severity", String(32)),
+    Column("severity", String(16)),
+    Column("vuln_type", String(64)),
+    Column("category", String(64)),
+    Column("cwe", String(32)),
+    Column("cve", String(32)),
+    Column("confidence", String(16)),
+    Column("snippet", Text),
+)
+
 scan = Table(
     "scan", metadata,
     Column("id", Integer, primary_key=True),
@@ -365,10 +429,13 @@ scan = Table(
     Column("ruleset", String(64)),
     Column("repository", ForeignKey("repository.id", ondelete="CASCADE"), index=True),
     Column("commit", String(64)),
-    Column("status", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # ok / partial (some files skipped or failed)
     _ts("started_at"),
     _ts("finished_at"),
+    Column("files", Integer),  # files of the commit this scanner read
     Column("skipped", JsonType),
+    # (repository, commit, scanner, version, ruleset) is unique by how scans are written (one writer,
+    # replacing), not by a constraint: merging two names of one repository may briefly hold both.
 )
 
 finding = Table(
@@ -383,8 +450,12 @@ finding = Table(
     Column("confidence", String(16)),
     Column("cwe", String(32)),
     Column("cve", String(32)),
-    Column("path", String(1024)),
+    Column("path", Text),
     Column("line", Integer),
+    Column("column", Integer),
+    Column("end_line", Integer),
     Column("message", Text),
+    Column("snippet", Text),
     Column("fingerprint", String(64), index=True),
+    Column("blob_finding", ForeignKey("blob_finding.id", ondelete="SET NULL"), index=True),
 )
