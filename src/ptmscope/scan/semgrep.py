@@ -66,7 +66,7 @@ NOTEBOOK_SUFFIX = ".ipynb"
 # Files where the pack's language-independent rules (tokens, passwords in URLs, trust_remote_code
 # in settings and command lines) find what ML repositories leak: settings, scripts, docs.
 TEXT_SUFFIXES = frozenset({".yaml", ".yml", ".json", ".toml", ".cfg", ".ini", ".conf", ".env", ".properties",
-                           ".sh", ".bash", ".zsh", ".txt", ".md", ".dockerfile"})
+                           ".sh", ".bash", ".zsh", ".txt", ".md", ".dockerfile", ".pem", ".key"})
 NOTEBOOK_MAX_BYTES = 64 << 20  # outputs (images) make notebooks big; only their sources are scanned
 # Bump when notebook extraction changes what Semgrep sees, so that cached results are redone.
 NOTEBOOK_EXTRACTION = "1"

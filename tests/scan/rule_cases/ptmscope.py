@@ -318,3 +318,15 @@ def safety(sha):
     xl = StableDiffusionXLPipeline.from_pretrained("org/sdxl", revision=sha, add_watermarker=False)
     # ok: PTM132
     xl = StableDiffusionXLPipeline.from_pretrained("org/sdxl", revision=sha, add_watermarker=True)
+
+
+def django_settings() -> None:
+    INSTALLED_APPS = ["django.contrib.admin"]
+    DEBUG = False
+    # ruleid: PTM134
+    SECRET_KEY = "django-insecure-7d3k2l1m0n9b8v7c6x5z4a3s2d1f0g9h"
+
+
+def not_django_settings() -> None:
+    # ok: PTM134
+    SECRET_KEY = "used by a test fixture, no Django here"

@@ -26,3 +26,7 @@ lm_eval --model hf --model_args pretrained=org/model,trust_remote_code=True
 lm_eval --model hf --trust_remote_code False
 # ok: PTM111
 echo "trust_remote_code is off"
+# ruleid: PTM133
+-----BEGIN OPENSSH PRIVATE KEY-----
+# ok: PTM133
+-----BEGIN PUBLIC KEY-----
