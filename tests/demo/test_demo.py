@@ -42,6 +42,9 @@ def test_demo_runs_offline_and_writes_its_outputs(tmp_path: Path) -> None:
     cloned = [r for r in repos.values() if r["clone_status"] == "cloned"]
     assert len(cloned) == 15 and all(r["cloned_sha"] for r in cloned)
     assert "clone: 0 cloned, 1 updated, 14 unchanged" in text
+    # Month 2 scans only the one repository that moved, and only its new content.
+    assert "scan: 15 repositories scanned, 0 up to date, 0 failed" in text
+    assert "scan: 1 repositories scanned, 14 up to date, 0 failed; 2 contents scanned, 1 reused" in text
     links = [json.loads(line) for line in (out / "links.jsonl").read_text().splitlines()]
     assert {link["kind"] for link in links} >= {"model_card", "hub_declared", "paper_code"}
     assert str(out) in text

@@ -36,6 +36,7 @@ from ..replay import HubCorpus, HuggingFaceApp, ReplayServer
 from ..replay.corpus import synthetic_hub
 from ..replay.github import GitHubApp, GitHubCorpus, synthetic_repo
 from ..replay.synth import generate_card, generate_model, record_rng
+from ..scan.run import SCANNERS, make_scanners, scan_all
 from ..store import Store, open_store, schema
 from ..store.export import EXPORTS, MODEL_FIELDS, iter_models, write_csv, write_jsonl, write_parquet
 
@@ -239,6 +240,8 @@ def _github_month(store: Store, settings: Settings, say: Say, progress: Callable
     summary = clone_all(store, settings, names=names, workers=4,
                         progress=progress(f"{label}: cloning", len(names)))
     say(f"  cloning {len(names)} repositories: {summary.line()}")
+    scanners = make_scanners(list(SCANNERS))
+    say(f"  scanning the clones (each unique file content once): {scan_all(store, settings, scanners).line()}")
 
 
 def _clonable(settings: Settings) -> Sequence[tuple[str, str]]:
