@@ -45,6 +45,13 @@ def test_demo_runs_offline_and_writes_its_outputs(tmp_path: Path) -> None:
     # Month 2 scans only the one repository that moved, and only its new content.
     assert "scan: 15 repositories scanned, 0 up to date, 0 failed" in text
     assert "scan: 1 repositories scanned, 14 up to date, 0 failed; 2 contents scanned, 1 reused" in text
+    findings = [json.loads(line) for line in (out / "findings.jsonl").read_text().splitlines()]
+    contract = {"scanner", "rule_id", "category", "vuln_type", "severity", "cwe", "path", "line", "message"}
+    assert findings and all(contract <= f.keys() for f in findings)
+    # The repository whose new commit pins its model revision has no unpinned-model finding any more.
+    pinned = next(r for r in cloned if r["repo"] == "huggingface/transformers-demo")
+    assert not [f for f in findings if f["repo"] == pinned["repo"] and f["vuln_type"] == "unpinned_model"]
+    assert {f["rule_id"] for f in findings} >= {"B615", "PTM117"}
     links = [json.loads(line) for line in (out / "links.jsonl").read_text().splitlines()]
     assert {link["kind"] for link in links} >= {"model_card", "hub_declared", "paper_code"}
     assert str(out) in text

@@ -68,5 +68,7 @@ _export_command("repositories", "Export repositories: owner/name, Table 2 metada
                                 "previous names and clone state.")
 _export_command("links", "Export links: the model or paper, the repository (owner/name), kind, field, line and "
                          "evidence.")
+_export_command("findings", "Export findings of each repository's current scans: scanner, rule, category, "
+                            "type, severity, CWE, path, line, message, repository and commit.")
 _export_command("papers", "Export papers: venue, year, title, authors, affiliations, countries, ids, code links "
                           "and the repositories linked from them.")

@@ -273,7 +273,7 @@ def _exports(store: Store, result: DemoResult, say: Say) -> None:
         write_csv(iter_models(store), fh, [name for name, _ in MODEL_FIELDS])
     write_parquet(iter_models(store), out / "models.parquet", MODEL_FIELDS)
     written = {}
-    for kind in ("repositories", "links", "papers"):
+    for kind in ("repositories", "links", "papers", "findings"):
         _fields, rows_of = EXPORTS[kind]
         with (out / f"{kind}.jsonl").open("wb") as fh:
             written[kind] = write_jsonl(rows_of(store), fh)
@@ -282,7 +282,8 @@ def _exports(store: Store, result: DemoResult, say: Say) -> None:
     (out / "coverage.json").write_bytes(orjson.dumps(
         {"hub": "huggingface", "models": total, "rows": [r.__dict__ for r in rows]}, option=orjson.OPT_INDENT_2))
     result.files = [out / name for name in ("ptmscope.db", "models.jsonl", "models.csv", "models.parquet",
-                                            "repositories.jsonl", "links.jsonl", "papers.jsonl", "coverage.json")]
+                                            "repositories.jsonl", "links.jsonl", "papers.jsonl", "findings.jsonl",
+                                            "coverage.json")]
     result.files.append(out / "repos")
     say("Exported " + ", ".join(f"{v:,} {k}" for k, v in written.items()))
     say(f"Exported {n:,} models (jsonl, csv, parquet) and metadata coverage of {total:,} live Hub models:")

@@ -262,11 +262,42 @@ def iter_papers(store: Store) -> Iterator[dict[str, Any]]:
                 }
 
 
+FINDING_FIELDS: tuple[tuple[str, str], ...] = (
+    ("scanner", "str"), ("rule_id", "str"), ("category", "str"), ("vuln_type", "str"), ("severity", "str"),
+    ("cwe", "str"), ("path", "str"), ("line", "int"), ("message", "str"),
+    ("repo", "str"), ("commit", "str"), ("scanner_version", "str"), ("original_severity", "str"),
+    ("confidence", "str"), ("cve", "str"), ("column", "int"), ("end_line", "int"), ("fingerprint", "str"),
+)
+
+
+def iter_findings(store: Store) -> Iterator[dict[str, Any]]:
+    """Findings of each repository's current scans (at its cloned commit, newest scanner per tool)."""
+    from ..scan.run import current_scans
+
+    f, sc, r = schema.finding, schema.scan, schema.repository
+    query = (select(f, sc.c.scanner, sc.c.scanner_version, sc.c.commit, r.c.owner, r.c.name)
+             .join(sc, sc.c.id == f.c.scan).join(r, r.c.id == sc.c.repository)
+             .where(sc.c.id.in_(current_scans()))
+             .order_by(_code_point_order(r.c.full_name_lower, store.dialect), sc.c.scanner, f.c.path, f.c.line,
+                       f.c.rule_id, f.c.id))
+    with store.engine.connect() as conn:
+        for row in conn.execution_options(yield_per=BATCH).execute(query).mappings():
+            yield {
+                "scanner": row["scanner"], "rule_id": row["rule_id"], "category": row["category"],
+                "vuln_type": row["vuln_type"], "severity": row["severity"], "cwe": row["cwe"], "path": row["path"],
+                "line": row["line"], "message": row["message"], "repo": _full_name(row["owner"], row["name"]),
+                "commit": row["commit"], "scanner_version": row["scanner_version"],
+                "original_severity": row["original_severity"], "confidence": row["confidence"], "cve": row["cve"],
+                "column": row["column"], "end_line": row["end_line"], "fingerprint": row["fingerprint"],
+            }
+
+
 EXPORTS: dict[str, tuple[tuple[tuple[str, str], ...], Callable[[Store], Iterator[dict[str, Any]]]]] = {
     "models": (MODEL_FIELDS, iter_models),
     "repositories": (REPOSITORY_FIELDS, iter_repositories),
     "links": (LINK_FIELDS, iter_links),
     "papers": (PAPER_FIELDS, iter_papers),
+    "findings": (FINDING_FIELDS, iter_findings),
 }
 
 
