@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .interface import Finding, ScanOutcome, ScanTarget, Skipped
+from .notebooks import read_notebook
 from .taxonomy import classify, cwe_id, digest, installed_bandit_tests
 from .tooling import ToolError, batches, read_target, ruleset_digest, run_isolating, run_tool
 
@@ -61,19 +62,9 @@ def _cell_source(cell: dict[str, Any]) -> str:
 
 def notebook_code(data: bytes) -> NotebookCode:
     """Extract the code cells of an ``.ipynb``; ValueError when it is not a notebook."""
-    try:
-        notebook = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not a notebook: invalid JSON ({exc})") from exc
-    if not isinstance(notebook, dict):
-        raise ValueError("not a notebook: top level is not an object")
-    cells = notebook.get("cells")
-    if cells is None:
-        sheets = notebook.get("worksheets")
-        cells = [c for sheet in (sheets if isinstance(sheets, list) else []) if isinstance(sheet, dict)
-                 for c in sheet.get("cells") or []]
+    _notebook, cells = read_notebook(data)
     code = NotebookCode()
-    for index, cell in enumerate(cells if isinstance(cells, list) else []):
+    for index, cell in enumerate(cells):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         lines = _cell_source(cell).splitlines()

@@ -56,6 +56,7 @@ from typing import Any
 
 from ..errors import PtmscopeError
 from .interface import Finding, ScanOutcome, ScanTarget, Skipped
+from .notebooks import read_notebook
 from .taxonomy import classify
 from .tooling import ToolError, read_target, run_tool
 
@@ -125,20 +126,10 @@ def _is_python(notebook: dict[str, Any]) -> bool:
 
 def notebook_module(data: bytes) -> NotebookModule:
     """A notebook's sources as one Python module; ValueError when it is not a notebook."""
-    try:
-        notebook = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ValueError(f"not a notebook: invalid JSON ({exc})") from exc
-    if not isinstance(notebook, dict):
-        raise ValueError("not a notebook: top level is not an object")
-    cells = notebook.get("cells")
-    if cells is None:
-        sheets = notebook.get("worksheets")
-        cells = [c for sheet in (sheets if isinstance(sheets, list) else []) if isinstance(sheet, dict)
-                 for c in sheet.get("cells") or []]
+    notebook, cells = read_notebook(data)
     python = _is_python(notebook)
     module = NotebookModule()
-    for index, cell in enumerate(cells if isinstance(cells, list) else []):
+    for index, cell in enumerate(cells):
         if not isinstance(cell, dict):
             continue
         lines = _cell_source(cell).splitlines()
