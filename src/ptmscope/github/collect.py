@@ -27,13 +27,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import update
-
 from .. import __version__
 from ..errors import PtmscopeError, UsageError
-from ..store import Store, schema
+from ..store import Store
 from ..store import repositories as repos
-from ..store.db import utcnow
 from .api import (
     CommitRecord,
     GitHubAuthError,
@@ -289,12 +286,6 @@ def _source_key(*, from_links: bool, org: str | None, forks: bool, search: str |
     return ("github:" + ",".join(parts))[:255]
 
 
-def _interrupt_stale_runs(store: Store, source: str) -> None:
-    # A run of the same selectors still "running" was killed (one collector per selector at a time).
-    with store.engine.begin() as conn:
-        conn.execute(update(schema.run).where(schema.run.c.source == source, schema.run.c.status == "running")
-                     .values(status="interrupted", finished_at=utcnow()))
-
 
 def collect_github(store: Store, client: GitHubClient, *, from_links: bool = False, org: str | None = None,
                    forks: bool = False, recursive_forks: bool = False, search: str | None = None,
@@ -315,7 +306,7 @@ def collect_github(store: Store, client: GitHubClient, *, from_links: bool = Fal
     forks = forks or recursive_forks
     source = _source_key(from_links=from_links, org=org, forks=forks, search=search, with_issues=with_issues,
                          issues_of=issues_of)
-    _interrupt_stale_runs(store, source)
+    store.interrupt_stale_runs(source)
     params = {"from_links": from_links, "org": org, "forks": forks, "recursive_forks": recursive_forks,
               "search": search, "with_issues": with_issues, "issues_of": issues_of, "refresh": refresh,
               "api": client.api, "authenticated": client.authenticated}

@@ -21,11 +21,11 @@ from datetime import datetime
 from importlib.metadata import version
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
 from .. import __version__
 from ..errors import PtmscopeError, SourceUnavailableError
-from ..store import Store, schema
+from ..store import Store
 from ..store import models as rows
 from ..store.db import utcnow
 from ..timestamps import parse_timestamp
@@ -234,12 +234,6 @@ class _HfBatchWriter:
                 or (self.opts.files and stored.files_sha != sha))
 
 
-def _interrupt_stale_runs(store: Store, source: str) -> None:
-    # A run still "running" for this source was killed (we allow one collector per source at a time).
-    with store.engine.begin() as conn:
-        conn.execute(update(schema.run).where(schema.run.c.source == source, schema.run.c.status == "running")
-                     .values(status="interrupted", finished_at=utcnow()))
-
 
 def collect_huggingface(store: Store, hub: HuggingFaceHub, opts: HfOptions,
                         progress: Progress | None = None) -> CollectSummary:
@@ -247,7 +241,7 @@ def collect_huggingface(store: Store, hub: HuggingFaceHub, opts: HfOptions,
     source = _source_key(opts.author)
     state = store.crawl_state(source)
     watermark = parse_timestamp(state["watermark"]) if state and state["watermark"] and not opts.full else None
-    _interrupt_stale_runs(store, source)
+    store.interrupt_stale_runs(source)
     params = {"limit": opts.limit, "author": opts.author, "cards": opts.cards, "history": opts.history,
               "files": opts.files, "full": opts.full, "since": watermark.isoformat() if watermark else None}
     run_id = store.start_run("collect", source, params=params, versions=_versions())
@@ -366,7 +360,7 @@ def collect_records(store: Store, hub_name: str, source: str, records: Iterable[
                     *, mark_missing_deleted: bool, params: dict[str, Any] | None = None,
                     skipped: Iterable[tuple[str, str]] = ()) -> CollectSummary:
     """Store a hub that is read whole each time (PyTorch Hub): upsert all, flag what disappeared."""
-    _interrupt_stale_runs(store, source)
+    store.interrupt_stale_runs(source)
     run_id = store.start_run("collect", source, params=params or {}, versions={"ptmscope": __version__})
     summary = CollectSummary(run_id=run_id, source=source)
     unique: dict[str, ModelRecord] = {}

@@ -11,12 +11,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, func, select
 
 from .. import __version__
 from ..store import Store, schema
 from ..store import links as store_links
-from ..store.db import utcnow
 from .extract import KIND_HUB, KIND_LIBRARY, Extracted, LinkCandidate, links_for_model, links_for_paper
 
 BATCH_SIZE = 1000
@@ -70,10 +69,7 @@ def subject_count(store: Store) -> int:
 
 def link_all(store: Store, progress: Progress | None = None, *, batch_size: int = BATCH_SIZE) -> LinkSummary:
     """Link every live model and every paper to the GitHub repositories they name."""
-    with store.engine.begin() as conn:
-        # A link run still "running" was killed; runs are not concurrent.
-        conn.execute(update(schema.run).where(schema.run.c.stage == STAGE, schema.run.c.status == "running")
-                     .values(status="interrupted", finished_at=utcnow()))
+    store.interrupt_stale_runs(STAGE)
     run_id = store.start_run(STAGE, STAGE, versions={"ptmscope": __version__})
     summary = LinkSummary(run_id=run_id)
     try:

@@ -14,15 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import __version__
 from ..config import Settings
 from ..errors import PtmscopeError, UsageError
-from ..store import Store, schema
+from ..store import Store
 from ..store import papers as rows
-from ..store.db import utcnow
 from .arxiv import ArxivSource
 from .dblp import DblpSource
 from .interface import PaperRecord, PaperSource
@@ -80,12 +78,6 @@ def run_source(name: str, venue: str | None, year: int | None, path: Path | None
     parts = ["papers", name, path.name if path else None, venue, str(year) if year else None]
     return ":".join(p for p in parts if p)
 
-
-def _interrupt_stale_runs(store: Store, source: str) -> None:
-    # A run of the same label still "running" was killed: papers are collected by one process per label.
-    with store.engine.begin() as conn:
-        conn.execute(update(schema.run).where(schema.run.c.source == source, schema.run.c.status == "running")
-                     .values(status="interrupted", finished_at=utcnow()))
 
 
 def _item(record: PaperRecord) -> str:
@@ -156,7 +148,7 @@ def collect_papers(store: Store, source: PaperSource, venue: str | None, year: i
     """List ``source`` for ``venue`` and ``year`` into the store; ``path`` names a paper list's file."""
     canonical = check_request(source.name, venue, year) if source.name in SOURCES else venue
     label = run_source(source.name, canonical, year, path)
-    _interrupt_stale_runs(store, label)
+    store.interrupt_stale_runs(label)
     params = {"venue": canonical, "year": year, "file": str(path) if path else None}
     run_id = store.start_run(STAGE, label, params=params, versions={"ptmscope": __version__})
     summary = PaperSummary(run_id=run_id, source=label)

@@ -118,6 +118,13 @@ class Store:
             ).returning(schema.run.c.id))
             return int(result.scalar_one())
 
+    def interrupt_stale_runs(self, source: str) -> None:
+        """Mark runs of ``source`` still "running" as interrupted: they were killed (ptmscope runs one
+        job per source at a time), and their work is redone by the run about to start."""
+        with self.engine.begin() as conn:
+            conn.execute(update(schema.run).where(schema.run.c.source == source, schema.run.c.status == "running")
+                         .values(status="interrupted", finished_at=utcnow()))
+
     def finish_run(self, run_id: int, status: str, counts: dict[str, Any],
                    error: str | None = None) -> None:
         with self.engine.begin() as conn:
