@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 
 def test_demo_runs_offline_and_writes_its_outputs(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "ptmscope.cli.main", "-q", "demo", "--out", str(out)],
-                          check=False, capture_output=True, text=True, timeout=600,
+    # A relative --out, as `make demo` passes it.
+    proc = subprocess.run([sys.executable, "-m", "ptmscope.cli.main", "-q", "demo", "--out", "demo"],
+                          cwd=tmp_path, check=False, capture_output=True, text=True, timeout=600,
                           env={"PATH": "/usr/bin:/bin", "HF_HUB_DISABLE_TELEMETRY": "1",
                                "HF_ENDPOINT": "http://127.0.0.1:9", "HOME": str(tmp_path)})
     # HF_ENDPOINT points at a closed local port: the demo must use its own replay server only.

@@ -92,6 +92,8 @@ def _advance_a_month(corpus: HubCorpus, rng: random.Random) -> dict[str, int]:
 
 
 def run_demo(out: Path, say: Say, progress: Callable[[str, int | None], Advance]) -> DemoResult:
+    # Absolute: clone URLs (file://) and the store URL are built from it.
+    out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("ptmscope.db*"):
         stale.unlink()
