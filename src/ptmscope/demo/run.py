@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -95,8 +96,11 @@ def run_demo(out: Path, say: Say, progress: Callable[[str, int | None], Advance]
     # Absolute: clone URLs (file://) and the store URL are built from it.
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    # A rerun starts over: the demo's own store, local git remotes and clones from a previous run go.
     for stale in out.glob("ptmscope.db*"):
         stale.unlink()
+    for generated in (out / "remotes", out / "repos"):
+        shutil.rmtree(generated, ignore_errors=True)
     db_url = f"sqlite:///{(out / 'ptmscope.db').as_posix()}"
     result = DemoResult(out=out, db_url=db_url)
     store = open_store(db_url)
