@@ -7,8 +7,6 @@ subprocess against a replay server started here.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import os
@@ -29,6 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 import typer
 from sqlalchemy import MetaData, create_engine, select
+from tests.exports import read_csv, read_parquet
 
 import ptmscope
 from ptmscope.cli.main import app, main
@@ -42,7 +41,6 @@ from ptmscope.store.export import MODEL_FIELDS
 CONTRACT_FIELDS = ("id", "author", "sha", "created_at", "last_modified", "downloads", "likes", "library_name",
                    "pipeline_tag", "tags", "license", "datasets", "languages", "base_models", "gated",
                    "github_repos", "deleted", "previous_ids")
-FIELD_KINDS = dict(MODEL_FIELDS)
 TOKEN = "hf_test_secret_value"
 # Settings a developer's shell may carry that would point a test at their own data or the real Hub.
 USER_ENV = ("PTMSCOPE_DB", "PTMSCOPE_DATA_DIR", "HF_ENDPOINT", "HF_TOKEN", "GITHUB_TOKEN", "COLUMNS")
@@ -298,33 +296,6 @@ def hub() -> Iterator[tuple[HubCorpus, ReplayServer]]:
         yield corpus, server
 
 
-def _parse_csv(data: bytes) -> list[dict[str, Any]]:
-    rows = []
-    for raw in csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")):
-        row: dict[str, Any] = {}
-        for name, cell in raw.items():
-            kind = FIELD_KINDS[name]
-            if kind == "list":
-                row[name] = json.loads(cell)
-            elif cell == "":
-                row[name] = None
-            elif kind == "int":
-                row[name] = int(cell)
-            elif kind == "bool":
-                row[name] = {"True": True, "False": False}[cell]
-            else:
-                row[name] = cell
-        rows.append(row)
-    return rows
-
-
-def _parse_parquet(path: Path) -> list[dict[str, Any]]:
-    table = pq.read_table(path)
-    rows = table.to_pylist()
-    for row in rows:
-        # Parquet list cells hold strings; structured items (entry points) are JSON inside them.
-        row["entrypoints"] = [json.loads(item) for item in row["entrypoints"]]
-    return rows
 
 
 def _newest(corpus: HubCorpus, n: int) -> set[str]:
@@ -401,8 +372,8 @@ def test_collect_export_and_stats_end_to_end(hub: tuple[HubCorpus, ReplayServer]
     assert done["csv"].stdout == out["csv"].read_bytes()
 
     from_jsonl = [json.loads(line) for line in done["jsonl"].stdout.decode().splitlines()]
-    from_csv = _parse_csv(done["csv"].stdout)
-    from_parquet = _parse_parquet(out["parquet"])
+    from_csv = read_csv(done["csv"].stdout, MODEL_FIELDS)
+    from_parquet = read_parquet(out["parquet"])
     assert len(from_jsonl) == 50
     # The three formats agree row for row, in the same order.
     assert from_csv == from_jsonl

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -14,6 +12,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import insert, select
+from tests.exports import read_csv, read_parquet
 
 from ptmscope.errors import UsageError
 from ptmscope.hubs.collect import collect_records
@@ -25,7 +24,6 @@ from ptmscope.store.models import record_alias, replace_commits, replace_files
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 CEST = timezone(timedelta(hours=2))
-FIELD_KINDS = dict(MODEL_FIELDS)
 CONTRACT_FIELDS = ("id", "author", "sha", "created_at", "last_modified", "downloads", "likes", "library_name",
                    "pipeline_tag", "tags", "license", "datasets", "languages", "base_models", "gated",
                    "github_repos", "deleted", "previous_ids")
@@ -190,52 +188,23 @@ def test_batches_do_not_mix_up_related_rows(store: Store, monkeypatch: pytest.Mo
     path = tmp_path / "models.parquet"
     assert export_models(store, "parquet", None, path) == len(ORDER)
     assert pq.ParquetFile(path).num_row_groups == 3
-    assert _parse_parquet(path) == whole
+    assert read_parquet(path) == whole
 
 
 # --- round trips ---------------------------------------------------------------------------------------------
 
 
-def _parse_csv(data: bytes) -> list[dict[str, Any]]:
-    rows = []
-    # newline="": line breaks inside quoted cells are data, not row ends.
-    reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
-    assert reader.fieldnames == [name for name, _ in MODEL_FIELDS]
-    for raw in reader:
-        row: dict[str, Any] = {}
-        for name, cell in raw.items():
-            kind = FIELD_KINDS[name]
-            if kind == "list":
-                row[name] = json.loads(cell)  # list cells are JSON
-            elif cell == "":
-                row[name] = None  # CSV has no null; the fixture has no empty scalar strings
-            elif kind == "int":
-                row[name] = int(cell)
-            elif kind == "bool":
-                row[name] = {"True": True, "False": False}[cell]
-            else:
-                row[name] = cell
-        rows.append(row)
-    return rows
-
-
-def _parse_parquet(path: Path) -> list[dict[str, Any]]:
-    rows = pq.read_table(path).to_pylist()
-    for row in rows:
-        # Parquet list columns are lists of strings; structured entry points travel as JSON strings.
-        row["entrypoints"] = [json.loads(item) for item in row["entrypoints"]]
-    return rows
 
 
 def _exported(store: Store, fmt: str, tmp_path: Path) -> list[dict[str, Any]]:
     if fmt == "parquet":
         path = tmp_path / "models.parquet"
         assert export_models(store, fmt, None, path) == len(ORDER)
-        return _parse_parquet(path)
+        return read_parquet(path)
     buf = io.BytesIO()
     assert export_models(store, fmt, buf, None) == len(ORDER)
     if fmt == "csv":
-        return _parse_csv(buf.getvalue())
+        return read_csv(buf.getvalue(), MODEL_FIELDS)
     lines = buf.getvalue().split(b"\n")
     assert lines[-1] == b""  # newline-terminated, one object per line: no raw line breaks inside
     return [orjson.loads(line) for line in lines[:-1]]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import insert
+from tests.exports import read_csv, read_parquet
 
 from ptmscope.hubs.collect import collect_records
 from ptmscope.hubs.interface import ModelRecord
@@ -48,19 +47,8 @@ def _all_formats(store: Store, kind: str, tmp_path: Path) -> list[list[dict[str,
     csv_out = io.BytesIO()
     export_records(store, kind, "csv", csv_out, None)
     export_records(store, kind, "parquet", None, tmp_path / f"{kind}.parquet")
-    from_json = [json.loads(line) for line in jsonl.getvalue().splitlines()]
-    kinds = dict(fields)
-
-    def typed(name: str, value: str) -> Any:
-        if value == "":
-            return None
-        return {"list": json.loads, "int": int, "float": float, "bool": lambda v: v == "True"}.get(
-            kinds[name], lambda v: v)(value)
-
-    from_csv = [{k: typed(k, v) for k, v in row.items()}
-                for row in csv.DictReader(io.StringIO(csv_out.getvalue().decode()))]
-    from_parquet = pq.read_table(tmp_path / f"{kind}.parquet").to_pylist()
-    return [from_json, from_csv, from_parquet]
+    return [[json.loads(line) for line in jsonl.getvalue().splitlines()], read_csv(csv_out.getvalue(), fields),
+            read_parquet(tmp_path / f"{kind}.parquet")]
 
 
 def test_repositories_links_and_papers_agree_across_formats(store: Store, tmp_path: Path) -> None:

@@ -152,26 +152,18 @@ def clone_all(store: Store, settings: Settings, *, names: Sequence[tuple[str, st
 
     pending: dict[Future[_Outcome], CloneTarget] = {}
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clone")
-    status, error = "failed", None
-    try:
-        for target in targets:
-            pending[pool.submit(_clone_one, target, settings, depth, limits, force)] = target
-            # A bounded window of submissions: a run over many repositories holds few futures at a time.
-            if len(pending) >= 2 * workers:
-                for future in wait(pending, return_when=FIRST_COMPLETED).done:
-                    finish(future)
-        for future in as_completed(list(pending)):
-            finish(future)
-        status = "completed"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    except Exception as exc:
-        error = str(exc)
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        store.finish_run(run_id, status, summary.counts(), error)
+    with store.recording(run_id, summary.counts):
+        try:
+            for target in targets:
+                pending[pool.submit(_clone_one, target, settings, depth, limits, force)] = target
+                # A bounded window of submissions: a run over many repositories holds few futures at a time.
+                if len(pending) >= 2 * workers:
+                    for future in wait(pending, return_when=FIRST_COMPLETED).done:
+                        finish(future)
+            for future in as_completed(list(pending)):
+                finish(future)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     return summary
 
 

@@ -28,7 +28,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from .. import __version__
-from ..errors import PtmscopeError, UsageError
+from ..errors import UsageError
 from ..store import Store
 from ..store import repositories as repos
 from .api import (
@@ -315,7 +315,7 @@ def collect_github(store: Store, client: GitHubClient, *, from_links: bool = Fal
     job = _Collection(store, client, summary, progress)
     everything = issues_of == "all"
     issue_scope = () if everything else (issues_of,)
-    try:
+    with store.recording(run_id, summary.counts):
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="github") as pool:
             if org:
                 listed = job.listing(client.org_repos(org), ORG)
@@ -334,12 +334,5 @@ def collect_github(store: Store, client: GitHubClient, *, from_links: bool = Fal
                 with store.engine.connect() as conn:
                     fetched = repos.fetched_repositories(conn, perspectives=issue_scope, everything=everything)
                 job.activity(pool, fetched)
-    except KeyboardInterrupt:
-        store.finish_run(run_id, "interrupted", summary.counts())
-        raise
-    except PtmscopeError as exc:
-        store.finish_run(run_id, "failed", summary.counts(), error=str(exc))
-        raise
-    summary.complete = True
-    store.finish_run(run_id, "completed", summary.counts())
+        summary.complete = True
     return summary

@@ -72,7 +72,7 @@ def link_all(store: Store, progress: Progress | None = None, *, batch_size: int 
     store.interrupt_stale_runs(STAGE)
     run_id = store.start_run(STAGE, STAGE, versions={"ptmscope": __version__})
     summary = LinkSummary(run_id=run_id)
-    try:
+    with store.recording(run_id, summary.counts):
         before = _repository_count(store)
         model_columns = (M.c.id, M.c.hub, M.c.model_id, M.c.author, M.c.card_data, M.c.card_text,
                          M.c.github_repo, M.c.entrypoints)
@@ -94,13 +94,6 @@ def link_all(store: Store, progress: Progress | None = None, *, batch_size: int 
         with store.engine.connect() as conn:
             summary.repositories = int(conn.execute(
                 select(func.count(schema.link.c.repository.distinct()))).scalar_one())
-    except KeyboardInterrupt:
-        store.finish_run(run_id, "interrupted", summary.counts())
-        raise
-    except Exception as exc:
-        store.finish_run(run_id, "failed", summary.counts(), error=f"{type(exc).__name__}: {exc}")
-        raise
-    store.finish_run(run_id, "completed", summary.counts())
     return summary
 
 

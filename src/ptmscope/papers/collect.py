@@ -162,21 +162,17 @@ def collect_papers(store: Store, source: PaperSource, venue: str | None, year: i
             progress(len(batch))
         batch.clear()
 
-    try:
-        for record in source.iter_papers(canonical, year):
-            summary.seen += 1
-            batch.append(record)
-            if len(batch) >= batch_size:
-                flush()
-        flush()
-    except KeyboardInterrupt:
-        store.finish_run(run_id, "interrupted", summary.counts())
-        raise
-    except PtmscopeError as exc:
-        writer.drain(source)
-        store.finish_run(run_id, "failed", summary.counts(), error=str(exc))
-        raise
-    summary.complete = True
-    store.save_crawl_state(label, watermark=None, run_id=run_id, data=summary.counts())
-    store.finish_run(run_id, "completed", summary.counts())
+    with store.recording(run_id, summary.counts):
+        try:
+            for record in source.iter_papers(canonical, year):
+                summary.seen += 1
+                batch.append(record)
+                if len(batch) >= batch_size:
+                    flush()
+            flush()
+        except PtmscopeError:
+            writer.drain(source)  # what the source skipped before failing is still recorded
+            raise
+        summary.complete = True
+        store.save_crawl_state(label, watermark=None, run_id=run_id, data=summary.counts())
     return summary

@@ -646,20 +646,10 @@ def scan_all(store: Store, settings: Settings, scanners: Sequence[Scanner], exec
     summary.repositories = len(repos)
     # Beside the clones by default, so that contents are hard-linked into the work directory, not copied.
     options = _Options(max_text_bytes, batch_files, batch_bytes, str(work_root or settings.data_dir / "scan-work"))
-    status, error = "failed", None
-    try:
+    with store.recording(run_id, summary.counts):
         for start in range(0, len(repos), repos_per_round):
             _round(store, settings, scanners, keys, repos[start:start + repos_per_round], executor, progress,
                    summary, options)
-        status = "completed"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    except Exception as exc:
-        error = str(exc)
-        raise
-    finally:
-        store.finish_run(run_id, status, summary.counts(), error)
     return summary
 
 

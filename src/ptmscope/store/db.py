@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,6 +132,23 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(update(schema.run).where(schema.run.c.id == run_id).values(
                 finished_at=utcnow(), status=status, counts=counts, error=error))
+
+    @contextmanager
+    def recording(self, run_id: int, counts: Callable[[], dict[str, Any]]) -> Iterator[None]:
+        """Finish run ``run_id`` when the block ends: completed, interrupted (Ctrl-C) or failed with
+        the error, each with the ``counts()`` reached so far."""
+        status, error = "failed", None
+        try:
+            yield
+            status = "completed"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        except Exception as exc:
+            error = str(exc)
+            raise
+        finally:
+            self.finish_run(run_id, status, counts(), error)
 
     def record_failure(self, run_id: int, stage: str, item: str, reason: str) -> None:
         with self.engine.begin() as conn:
