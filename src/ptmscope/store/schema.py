@@ -355,6 +355,96 @@ usage = Table(
     Column("revision", String(255)),
     Column("pinned", Boolean),
     Column("trust_remote_code", Boolean),
+    Column("use_safetensors", Boolean),
+    Column("confidence", Float),  # 1.0 from the AST; lower for the pattern fallback on unparsable files
+    Column("commit", String(64)),  # the repository commit the call site was read at
+)
+
+# One row per repository analysed by the usage stage: which commit, with which analyzer and signature
+# catalogue, so ``usage --all`` re-reads a repository only when its clone or the catalogue changed.
+usage_analysis = Table(
+    "usage_analysis", metadata,
+    Column("repository", ForeignKey("repository.id", ondelete="CASCADE"), primary_key=True),
+    Column("commit", String(64)),
+    Column("analyzer_version", String(64), nullable=False),
+    Column("files", Integer),
+    Column("call_sites", Integer),
+    Column("skipped", JsonType),  # [{"path", "reason"}]
+    _ts("analysed_at", nullable=False),
+)
+
+# --- model cards: which card version was extracted by what, and fields waiting for a human -------------------
+
+card_extraction = Table(
+    "card_extraction", metadata,
+    Column("model", ForeignKey("model.id", ondelete="CASCADE"), primary_key=True),
+    Column("card_sha", String(64)),  # model.card_sha at extraction time: unchanged card = no work
+    Column("extractor_version", String(64), nullable=False),
+    Column("llm_model", String(255)),
+    Column("tokens_in", Integer),
+    Column("tokens_out", Integer),
+    Column("cost_usd", Float),
+    Column("error", Text),
+    _ts("extracted_at", nullable=False),
+)
+
+card_review = Table(
+    "card_review", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model", ForeignKey("model.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("field", String(64), nullable=False),
+    Column("value", JsonType),
+    Column("extractor", String(64), nullable=False),
+    Column("confidence", Float),
+    Column("evidence", Text),
+    Column("status", String(16), nullable=False),  # pending / accepted / rejected
+    Column("reviewer_value", JsonType),
+    _ts("created_at", nullable=False),
+    _ts("reviewed_at"),
+    UniqueConstraint("model", "field", "extractor"),
+)
+
+# --- licenses: one verdict per model→application pair and per contradicting base-model link -----------------
+
+license_check = Table(
+    "license_check", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # model_app / base_model
+    Column("model", ForeignKey("model.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("repository", ForeignKey("repository.id", ondelete="CASCADE"), index=True),  # model_app
+    Column("parent", ForeignKey("model.id", ondelete="CASCADE"), index=True),  # base_model
+    Column("model_license", String(255)),
+    Column("other_license", String(255)),
+    Column("verdict", String(16), nullable=False),  # compatible / incompatible / unknown
+    Column("rule", String(64), nullable=False),
+    Column("reason", Text),
+)
+
+# --- model snapshots: the files of a model at its recorded commit, and what the model-file scanners said -----
+
+model_snapshot = Table(
+    "model_snapshot", metadata,
+    Column("model", ForeignKey("model.id", ondelete="CASCADE"), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("commit", String(64)),
+    Column("sha256", String(64), index=True),  # content address in the snapshot store
+    Column("size", BigInteger),
+    Column("status", String(16), nullable=False),  # downloaded / skipped / failed
+    Column("reason", Text),
+    Column("format", String(32)),  # from the first bytes, not the extension
+    Column("hub_security", JsonType),  # the Hub's own per-file scan, kept beside ours
+    _ts("fetched_at", nullable=False),
+)
+
+model_file_verdict = Table(
+    "model_file_verdict", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("scanner", String(64), primary_key=True),
+    Column("scanner_version", String(64), primary_key=True),
+    Column("outcome", String(16), nullable=False),  # clean / suspicious / dangerous / inconclusive / skipped
+    Column("format", String(32)),
+    Column("details", JsonType),  # rule ids, imported globals, messages
+    _ts("scanned_at", nullable=False),
 )
 
 # --- scanning: content-addressed results, and the per-repository view built from them -----------------------
