@@ -1,0 +1,1 @@
+"""Model cards: structured metadata from card YAML and text, optionally an LLM, and the base-model graph."""

@@ -1,0 +1,1 @@
+"""Licenses: SPDX normalisation (ML licenses included), detection in repositories, compatibility rules."""
