@@ -43,7 +43,7 @@ def empty_value(name: str) -> Any:
 
 
 def is_empty(value: Any) -> bool:
-    return value is None or value == [] or value == {} or value == ""
+    return value is None or value in ([], {}, "")
 
 
 @dataclass(frozen=True)
