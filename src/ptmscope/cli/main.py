@@ -19,6 +19,7 @@ from .. import __version__
 from ..config import Settings
 from ..errors import PtmscopeError
 from . import clone, collect, db, demo, export, link, replay, rules, stats
+from . import run as run_cmd
 from . import scan as scan_cmd
 from .context import AppState
 
@@ -39,6 +40,8 @@ app.command("demo")(demo.demo)
 app.command("clone")(clone.clone)
 app.command("link")(link.link)
 app.command("scan")(scan_cmd.scan)
+app.command("run")(run_cmd.run)
+app.command("runs")(run_cmd.runs)
 
 err = Console(stderr=True)
 
