@@ -86,7 +86,8 @@ def runs(
     with state(ctx).store().engine.connect() as conn:
         rows = conn.execute(query).all()
     if fmt is Format.json:
-        typer.echo(orjson.dumps([{str(k): v for k, v in row._mapping.items()} for row in rows], option=orjson.OPT_INDENT_2).decode())
+        records = [{str(k): v for k, v in row._mapping.items()} for row in rows]
+        typer.echo(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode())
         return
     table = Table(title="ptmscope runs" if not stages else "runs (all stages)")
     for column in ("Run", "Stage", "Started", "Took", "Status", "Counts"):
