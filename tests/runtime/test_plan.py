@@ -82,3 +82,12 @@ def test_a_run_is_recorded_with_stage_runs_and_versions(tmp_path: Path, capsys: 
     store = open_store(f"sqlite:///{tmp_path / 'ptmscope.db'}")
     with store.engine.connect() as conn:
         assert conn.execute(select(schema.run.c.stage).where(schema.run.c.id == link_run)).scalar_one() == "link"
+
+
+def test_the_documented_example_is_a_valid_plan(tmp_path: Path) -> None:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "run.md"
+    example = doc.read_text(encoding="utf-8").split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "ptmscope.toml"
+    path.write_text(example, encoding="utf-8")
+    plan = load_plan(path)
+    assert plan.github.searches == ["huggingface"] and plan.papers.queries[0].year == 2024
