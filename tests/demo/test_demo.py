@@ -34,30 +34,38 @@ def test_demo_runs_offline_and_writes_its_outputs(tmp_path: Path) -> None:
     text = proc.stdout
     # Month 2 sees exactly the month's changes: the incremental run the edits and uploads, the
     # full run the deletions and renames.
-    assert "huggingface: 3000 new" in text
+    assert "huggingface: 3013 new" in text  # generated models plus the named ones the projects load
     assert "huggingface: 25 new, 40 updated, 0 deleted" in text
-    assert "10 deleted, 3 renamed, 0 failed" in text
+    assert "10 deleted, 4 renamed, 0 failed" in text
     rows = [json.loads(line) for line in (out / "models.jsonl").read_text().splitlines()]
-    assert len(rows) == 3000 + 25 + 7  # Hugging Face models incl. deleted ones, plus PyTorch Hub
+    assert len(rows) == 3000 + 13 + 25 + 7  # Hugging Face models incl. deleted ones, plus PyTorch Hub
     assert sum(r["deleted"] for r in rows) == 10
-    assert sum(bool(r["previous_ids"]) for r in rows) == 3
+    assert sum(bool(r["previous_ids"]) for r in rows) == 4
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["google-bert/bert-base-uncased"]["previous_ids"] == ["bert-base-uncased"]
     assert pq.read_table(out / "models.parquet").num_rows == len(rows)
     coverage = json.loads((out / "coverage.json").read_text())
-    assert coverage["models"] == 3000 + 25 - 10
+    assert coverage["models"] == 3000 + 13 + 25 - 10
     # The repository side: papers, links, GitHub metadata by perspective, and real clones.
     papers = [json.loads(line) for line in (out / "papers.jsonl").read_text().splitlines()]
     assert len(papers) == 10 and sum(bool(p["repos"]) for p in papers) == 6
     repos = {r["repo"]: r for r in map(json.loads, (out / "repositories.jsonl").read_text().splitlines())}
     perspectives = {p for r in repos.values() for p in r["perspectives"]}
-    assert perspectives == {"model_card", "hub_catalogue", "paper", "hf_org", "hf_org_fork", "github_search"}
+    # "user": the forks of a paper's repository, cloned by name (the seed collects forks of the
+    # Hugging Face organisation only).
+    assert perspectives == {"model_card", "hub_catalogue", "paper", "hf_org", "hf_org_fork", "github_search", "user"}
     assert sum(r["status"] == "not_found" for r in repos.values()) >= 5
     assert sum(bool(r["previous_names"]) for r in repos.values()) == 1
     cloned = [r for r in repos.values() if r["clone_status"] == "cloned"]
-    assert len(cloned) == 15 and all(r["cloned_sha"] for r in cloned)
-    assert "clone: 0 cloned, 1 updated, 14 unchanged" in text
+    assert len(cloned) == 22 and all(r["cloned_sha"] for r in cloned)
+    # The demo's own ML projects, one with a family of forks, are cloned with everything else.
+    assert {"acme-ml/review-sentiment", "chat-tools/llm-runner", "speech-kit/asr-cli", "retail-insights/product-search",
+            "lexica/tinybert", "acme-vision/tinynets", "alice-cv/tinynets", "bob-ai/tinynets",
+            "carol-ml/tinynets"} <= {r["repo"] for r in cloned}
+    assert "clone: 0 cloned, 1 updated, 21 unchanged" in text
     # Month 2 scans only the one repository that moved, and only its new content.
-    assert "scan: 15 repositories scanned, 0 up to date, 0 failed" in text
-    assert "scan: 1 repositories scanned, 14 up to date, 0 failed; 2 contents scanned, 1 reused" in text
+    assert "scan: 22 repositories scanned, 0 up to date, 0 failed" in text
+    assert "scan: 1 repositories scanned, 21 up to date, 0 failed; 2 contents scanned, 1 reused" in text
     findings = [json.loads(line) for line in (out / "findings.jsonl").read_text().splitlines()]
     contract = {"scanner", "rule_id", "category", "vuln_type", "severity", "cwe", "path", "line", "message"}
     assert findings and all(contract <= f.keys() for f in findings)

@@ -21,7 +21,9 @@ from ..errors import PtmscopeError
 from . import clone, collect, db, demo, export, link, replay, rules, stats
 from . import run as run_cmd
 from . import scan as scan_cmd
+from . import snapshot as snapshot_cmd
 from .context import AppState
+from .licenses import licenses
 
 app = typer.Typer(
     name="ptmscope",
@@ -42,6 +44,8 @@ app.command("link")(link.link)
 app.command("scan")(scan_cmd.scan)
 app.command("run")(run_cmd.run)
 app.command("runs")(run_cmd.runs)
+app.command("snapshot")(snapshot_cmd.snapshot)
+app.command("licenses")(licenses)
 
 err = Console(stderr=True)
 

@@ -40,6 +40,8 @@ from ..replay.synth import generate_card, generate_model, record_rng
 from ..scan.run import SCANNERS, make_scanners, scan_all
 from ..store import Store, open_store, schema
 from ..store.export import EXPORTS, MODEL_FIELDS, iter_models, write_csv, write_jsonl, write_parquet
+from .corpus import LEGACY_ID, LEGACY_NEW_ID, add_flagships, load_projects, write_project
+from .licenses import license_text
 
 DEMO_MODELS = 3000
 DEMO_SEED = 2026
@@ -85,7 +87,8 @@ def _advance_a_month(corpus: HubCorpus, rng: random.Random) -> dict[str, int]:
     untouched = [m for m in ids if m in corpus and corpus.models[m].get("lastModified") != _hub_timestamp(month)]
     for model_id in rng.sample(untouched, 10):
         corpus.remove_model(model_id)
-    renamed = 0
+    corpus.rename_model(LEGACY_ID, LEGACY_NEW_ID)  # the Hub's 2024 namespacing of legacy ids
+    renamed = 1
     for model_id in rng.sample([m for m in ids if m in corpus and "/" in m], 3):
         corpus.rename_model(model_id, f"{model_id.split('/')[0]}-org/{model_id.split('/')[1]}")
         renamed += 1
@@ -107,6 +110,7 @@ def run_demo(out: Path, say: Say, progress: Callable[[str, int | None], Advance]
 
     say(f"Generating a Hub of {DEMO_MODELS:,} models (seed {DEMO_SEED}) and serving it on 127.0.0.1")
     corpus = synthetic_hub(DEMO_MODELS, DEMO_SEED, commits=True)
+    add_flagships(corpus, random.Random(DEMO_SEED))
     fast = HttpSettings(timeout=30, max_retries=4, backoff_base=0.05)
     with ReplayServer(HuggingFaceApp(corpus)) as server:
         settings = Settings(hf_endpoint=server.url, db_url=db_url, data_dir=out, http=fast)
@@ -166,9 +170,10 @@ def _github_world(store: Store, out: Path) -> tuple[GitHubCorpus, Path]:
                 schema.repo_source, schema.repo_source.c.repository == schema.repository.c.id).where(
                 schema.repo_source.c.perspective.in_(("hub_catalogue", "paper"))))})
     corpus = GitHubCorpus()
+    projects = {p.name: p for p in load_projects()}
     gone = set(rng.sample([n for n in linked if n not in hub_and_papers], 5))
     for index, full_name in enumerate(linked):
-        if full_name not in gone:
+        if full_name not in gone and full_name not in projects:
             corpus.put_repo(_repo_record(full_name, 600_000_000 + index, rng))
     renamed = next(n for n in linked if n not in gone and n not in hub_and_papers)
     corpus.rename_repo(renamed, f"{renamed.split('/')[0]}/{renamed.split('/')[1]}-renamed")
@@ -187,8 +192,18 @@ def _github_world(store: Store, out: Path) -> tuple[GitHubCorpus, Path]:
         corpus.put_repo(_repo_record(f"searcher{index % 13:02d}/huggingface-tool-{index}", 720_000_000 + index, rng,
                                      description=f"A huggingface helper, number {index}"))
     remotes = out / "remotes"
+    for index, project in enumerate(projects.values()):
+        spdx = project.license
+        record = _repo_record(project.name, 730_000_000 + index * 10, rng, description=project.description)
+        record["license"] = {"key": spdx.lower(), "spdx_id": spdx, "name": spdx}
+        record.update(forks_count=len(project.forks), forks=len(project.forks))
+        corpus.put_repo(record)
+        for number, fork_name in enumerate(project.forks, start=1):
+            corpus.put_repo(_repo_record(fork_name, 730_000_000 + index * 10 + number, rng, parent=record))
+        write_project(remotes, project, license_text)
     for full_name in [*org_repos, *hub_and_papers]:
-        _git_repo(remotes / full_name, full_name)
+        if full_name not in projects:
+            _git_repo(remotes / full_name, full_name)
     return corpus, remotes
 
 

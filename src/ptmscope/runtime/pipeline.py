@@ -227,11 +227,43 @@ class Pipeline:
         yield clone_all(self.store, self.settings, workers=p.workers, limits=limits,
                         progress=self.progress("cloning", None))
 
+    def _run_snapshot(self) -> Iterator[_Summary]:
+        from ..cli.clone import parse_size
+        from ..hubs.snapshot import snapshot_models
+
+        p = self.plan.snapshot
+        cap = parse_size(p.max_file_size, "snapshot.max_file_size")
+        yield snapshot_models(self.store, self.settings, min_downloads=p.min_downloads, max_file_size=cap or None,
+                              revision_pinned=p.revision_pinned, executor=self.executor,
+                              advance=self.progress("snapshots", None))
+
     def _run_scan(self) -> Iterator[_Summary]:
         from ..scan.run import make_scanners, scan_all
 
         yield scan_all(self.store, self.settings, make_scanners(self.plan.scan.scanners), self.executor,
                        self.progress("scanning", None))
+
+    def _run_cards(self) -> Iterator[_Summary]:
+        import os
+
+        from ..cards.llm import llm_settings
+        from ..cards.run import extract_all
+        from ..errors import UsageError
+
+        p = self.plan.cards
+        llm = None
+        if p.llm:
+            try:
+                llm = llm_settings(os.environ, url=p.llm_url, model=p.llm_model, threshold=p.llm_threshold)
+            except ValueError as exc:
+                raise UsageError(f"cards.llm: {exc}") from None
+        yield extract_all(self.store, self.settings, llm=llm, executor=self.executor,
+                          advance=self.progress("model cards", None))
+
+    def _run_licenses(self) -> Iterator[_Summary]:
+        from ..licenses.run import check_all
+
+        yield check_all(self.store, self.settings, self.progress("licenses", None), executor=self.executor)
 
     def _completed_runs(self, stage: str) -> int:
         from sqlalchemy import func, select
