@@ -37,6 +37,7 @@ def snapshot(
                                            "(e.g. 10MB, 2GiB; 0 for no cap)."),
     revision_pinned: bool = typer.Option(False, "--revision-pinned",
                                          help="Only models that some stored call site loads with a pinned revision."),
+    used: bool = typer.Option(False, "--used", help="Only models that some stored call site loads (see `usage`)."),
     allow: list[str] | None = typer.Option(None, "--allow", metavar="PATTERN",
                                            help="Files to take (glob; repeatable; default: weight formats, JSON "
                                                 "and Python files). A pattern with '/' matches the whole path."),
@@ -61,7 +62,7 @@ def snapshot(
     with progress_bar("Snapshotting models", enabled=not app_state.quiet) as advance:
         try:
             summary = snapshot_models(store, app_state.settings, min_downloads=min_downloads, max_file_size=cap,
-                                      revision_pinned=revision_pinned, allow=tuple(allow or DEFAULT_ALLOW),
+                                      revision_pinned=revision_pinned, used=used, allow=tuple(allow or DEFAULT_ALLOW),
                                       deny=tuple(deny or ()), limit=limit, workers=workers, code_scanners=names,
                                       executor=executor, advance=advance)
         finally:

@@ -528,6 +528,7 @@ def code_scanner_versions(scanners: Sequence[Scanner]) -> dict[str, str]:
 
 def snapshot_models(store: Store, settings: Settings, *, min_downloads: int = DEFAULT_MIN_DOWNLOADS,
                     max_file_size: int | None = DEFAULT_MAX_FILE_SIZE, revision_pinned: bool = False,
+                    used: bool = False,
                     allow: Sequence[str] = DEFAULT_ALLOW, deny: Sequence[str] = (), limit: int | None = None,
                     workers: int = 4, code_scanners: Sequence[str] = DEFAULT_CODE_SCANNERS, picklescan: bool = True,
                     executor: Executor | None = None, advance: Progress | None = None) -> SnapshotSummary:
@@ -547,6 +548,7 @@ def snapshot_models(store: Store, settings: Settings, *, min_downloads: int = DE
     versions = {"ptmscope": __version__, MODEL_SCANNER: model_version, "huggingface_hub": version("huggingface_hub")}
     versions |= code_versions | ({PICKLESCAN: pickle_version} if pickle_version else {})
     params = {"min_downloads": min_downloads, "max_file_size": max_file_size, "revision_pinned": revision_pinned,
+              "used": used,
               "allow": list(opts.allow), "deny": list(opts.deny), "limit": limit,
               "code_scanners": list(opts.code_scanners), "picklescan": picklescan}
     store.interrupt_stale_runs(SOURCE)
@@ -557,7 +559,7 @@ def snapshot_models(store: Store, settings: Settings, *, min_downloads: int = DE
     with store.recording(run_id, summary.counts):
         with store.engine.connect() as conn:
             targets = rows.select_models(conn, min_downloads=min_downloads, revision_pinned=revision_pinned,
-                                         limit=limit)
+                                         limit=limit, used=used)
         summary.models = len(targets)
         hub = _Hub(settings)
         stage = _Stage(store, settings, opts, hub, summary, executor, chosen_code, model_version, pickle_version,

@@ -234,7 +234,7 @@ class Pipeline:
         p = self.plan.snapshot
         cap = parse_size(p.max_file_size, "snapshot.max_file_size")
         yield snapshot_models(self.store, self.settings, min_downloads=p.min_downloads, max_file_size=cap or None,
-                              revision_pinned=p.revision_pinned, executor=self.executor,
+                              revision_pinned=p.revision_pinned, used=p.used, executor=self.executor,
                               advance=self.progress("snapshots", None))
 
     def _run_scan(self) -> Iterator[_Summary]:

@@ -74,6 +74,7 @@ class SnapshotPlan(_Section):
     min_downloads: int = Field(50, ge=0)
     max_file_size: str = "2G"
     revision_pinned: bool = False
+    used: bool = False  # only models that some analysed code loads
 
 
 class ScanPlan(_Section):

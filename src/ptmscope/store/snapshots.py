@@ -57,10 +57,10 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 def select_models(conn: Connection, *, min_downloads: int, revision_pinned: bool,
-                  limit: int | None) -> list[ModelTarget]:
+                  limit: int | None, used: bool = False) -> list[ModelTarget]:
     """Hub models to snapshot, most downloaded first: not deleted, with a recorded commit, at least
     ``min_downloads`` downloads; with ``revision_pinned``, only those some stored call site loads with a
-    pinned revision."""
+    pinned revision; with ``used``, only those some stored call site loads at all."""
     query = (select(M.c.id, M.c.model_id, M.c.sha, M.c.config)
              .where(M.c.hub == HUB, M.c.deleted.is_(False), M.c.sha.is_not(None), M.c.sha != "")
              .order_by(M.c.downloads.desc().nulls_last(), M.c.model_id))
@@ -68,6 +68,8 @@ def select_models(conn: Connection, *, min_downloads: int, revision_pinned: bool
         query = query.where(M.c.downloads >= min_downloads)
     if revision_pinned:
         query = query.where(exists().where(U.c.model == M.c.id, U.c.pinned.is_(True)))
+    if used:
+        query = query.where(exists().where(U.c.model == M.c.id))
     if limit is not None:
         query = query.limit(limit)
     return [ModelTarget(row.id, row.model_id, row.sha, row.config) for row in conn.execute(query)]
