@@ -25,6 +25,7 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	scripts/ensure-postgres
+	scripts/ensure-chromium
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

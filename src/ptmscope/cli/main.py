@@ -18,7 +18,8 @@ from rich.markup import escape
 from .. import __version__
 from ..config import Settings
 from ..errors import PtmscopeError
-from . import clone, collect, db, demo, export, link, replay, rules, stats
+from . import browse, clone, collect, db, demo, export, link, replay, rules, stats
+from . import report as report_cmd
 from . import run as run_cmd
 from . import scan as scan_cmd
 from . import snapshot as snapshot_cmd
@@ -46,6 +47,8 @@ app.command("run")(run_cmd.run)
 app.command("runs")(run_cmd.runs)
 app.command("snapshot")(snapshot_cmd.snapshot)
 app.command("licenses")(licenses)
+app.command("report")(report_cmd.report)
+app.command("browse")(browse.browse)
 
 err = Console(stderr=True)
 
