@@ -72,3 +72,6 @@ _export_command("findings", "Export findings of each repository's current scans:
                             "type, severity, CWE, path, line, message, repository and commit.")
 _export_command("papers", "Export papers: venue, year, title, authors, affiliations, countries, ids, code links "
                           "and the repositories linked from them.")
+_export_command("usages", "Export call sites that load a model: model (stored id when matched, else the resolved "
+                          "name), library, call, path, line, revision, pinned, trust_remote_code, resolved, repo "
+                          "(owner/name), cell, commit.")

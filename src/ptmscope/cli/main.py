@@ -18,11 +18,13 @@ from rich.markup import escape
 from .. import __version__
 from ..config import Settings
 from ..errors import PtmscopeError
+from . import audit as audit_cmd
 from . import browse, clone, collect, db, demo, export, link, replay, rules, stats
 from . import report as report_cmd
 from . import run as run_cmd
 from . import scan as scan_cmd
 from . import snapshot as snapshot_cmd
+from . import usage as usage_cmd
 from .context import AppState
 from .licenses import licenses
 
@@ -46,9 +48,11 @@ app.command("scan")(scan_cmd.scan)
 app.command("run")(run_cmd.run)
 app.command("runs")(run_cmd.runs)
 app.command("snapshot")(snapshot_cmd.snapshot)
+app.command("audit")(audit_cmd.audit)
 app.command("licenses")(licenses)
 app.command("report")(report_cmd.report)
 app.command("browse")(browse.browse)
+app.command("usage")(usage_cmd.usage)
 
 err = Console(stderr=True)
 

@@ -292,12 +292,42 @@ def iter_findings(store: Store) -> Iterator[dict[str, Any]]:
             }
 
 
+USAGE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("model", "str"), ("library", "str"), ("call", "str"), ("path", "str"), ("line", "int"), ("revision", "str"),
+    ("pinned", "bool"), ("trust_remote_code", "bool"), ("resolved", "bool"),
+    ("repo", "str"), ("cell", "int"), ("model_name", "str"), ("model_hub", "str"), ("matched", "bool"),
+    ("use_safetensors", "bool"), ("expression", "str"), ("confidence", "float"), ("commit", "str"),
+)
+
+
+def iter_usages(store: Store) -> Iterator[dict[str, Any]]:
+    """Call sites loading a model, per repository: ``model`` is the stored model's id when the name in the
+    code matched one (directly or through a rename), else the name as resolved, else null."""
+    u, m, r = schema.usage, schema.model, schema.repository
+    query = (select(u, m.c.model_id, m.c.hub, r.c.owner, r.c.name)
+             .join(r, r.c.id == u.c.repository).outerjoin(m, m.c.id == u.c.model)
+             .order_by(_code_point_order(r.c.full_name_lower, store.dialect),
+                       _code_point_order(u.c.path, store.dialect), u.c.cell, u.c.line, u.c.id))
+    with store.engine.connect() as conn:
+        for row in conn.execution_options(yield_per=BATCH).execute(query).mappings():
+            yield {
+                "model": row["model_id"] or row["model_name"], "library": row["library"], "call": row["call"],
+                "path": row["path"], "line": row["line"], "revision": row["revision"], "pinned": row["pinned"],
+                "trust_remote_code": row["trust_remote_code"], "resolved": row["resolved"],
+                "repo": _full_name(row["owner"], row["name"]), "cell": row["cell"], "model_name": row["model_name"],
+                "model_hub": row["hub"], "matched": row["model_id"] is not None,
+                "use_safetensors": row["use_safetensors"], "expression": row["expression"],
+                "confidence": row["confidence"], "commit": row["commit"],
+            }
+
+
 EXPORTS: dict[str, tuple[tuple[tuple[str, str], ...], Callable[[Store], Iterator[dict[str, Any]]]]] = {
     "models": (MODEL_FIELDS, iter_models),
     "repositories": (REPOSITORY_FIELDS, iter_repositories),
     "links": (LINK_FIELDS, iter_links),
     "papers": (PAPER_FIELDS, iter_papers),
     "findings": (FINDING_FIELDS, iter_findings),
+    "usages": (USAGE_FIELDS, iter_usages),
 }
 
 

@@ -58,6 +58,10 @@ def ensure_repositories(conn: Connection, refs: Iterable[RepoRef]) -> dict[str, 
     return known
 
 
+# The usage stage's links: code that loads a model, found by reading the code, not by a reference.
+DOWNSTREAM = "downstream"
+
+
 def add_sources(conn: Connection, repo_pks: Iterable[int], perspective: str) -> None:
     """Record that ``perspective`` found these repositories."""
     if perspective not in PERSPECTIVES:
@@ -71,11 +75,13 @@ def add_sources(conn: Connection, repo_pks: Iterable[int], perspective: str) -> 
 def replace_links(conn: Connection, subject: Literal["model", "paper"],
                   candidates_by_subject: Mapping[int, Sequence[LinkCandidate]], repo_pks: Mapping[str, int]) -> int:
     """Replace every link of these models (or papers) with their candidates; returns links written.
-    ``repo_pks`` must hold every candidate's repository (see :func:`ensure_repositories`)."""
+    ``repo_pks`` must hold every candidate's repository (see :func:`ensure_repositories`). Links of
+    kind ``downstream`` belong to the usage stage (which replaces them per repository) and stay."""
     subjects = list(candidates_by_subject)
     column = schema.link.c[subject]
     for start in range(0, len(subjects), _CHUNK):
-        conn.execute(delete(schema.link).where(column.in_(subjects[start:start + _CHUNK])))
+        conn.execute(delete(schema.link).where(column.in_(subjects[start:start + _CHUNK]),
+                                               schema.link.c.kind != DOWNSTREAM))
     rows = [{"model": pk if subject == "model" else None, "paper": pk if subject == "paper" else None,
              "repository": repo_pks[c.repo.key], "kind": c.kind, "field": c.field, "line": c.line,
              "evidence": c.evidence, "confidence": c.confidence}

@@ -1,0 +1,113 @@
+"""``ptmscope audit PATH``: the models a code base loads, what is known of each, and what to act on."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from sqlalchemy.engine import make_url
+
+from ..errors import UsageError
+from ..runtime.executors import LocalExecutor
+from ..scan.run import SCANNERS, make_scanners
+from ..store import Store
+from .context import AppState, state
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    sarif = "sarif"
+    cyclonedx = "cyclonedx"
+
+
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+def _scanner_names(text: str) -> list[str]:
+    names = list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    if not names:
+        raise UsageError(f"--scanners: name at least one of {', '.join(SCANNERS)}")
+    return names
+
+
+def _store(app_state: AppState) -> Store | None:
+    """The store when there is one to read. An audit only reads it, so it never creates the default
+    SQLite file in the working directory of a project being audited."""
+    url = app_state.settings.database_url
+    if app_state.settings.db_url is None:
+        database = make_url(url).database
+        if database and not Path(database).exists():
+            return None
+    return app_state.store()
+
+
+def _write(data: bytes, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        try:
+            out.write_bytes(data)
+        except OSError as exc:
+            raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
+
+
+def audit(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="The code base to audit (a directory); paths are reported relative to it."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json, sarif (2.1.0) or cyclonedx "
+                                                                     "(a CycloneDX 1.6 ML-BOM)."),
+    fail_on: Severity | None = typer.Option(None, "--fail-on", help="Exit with status 1 when an issue or a finding "
+                                                                    "is at least this severe."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the report here instead of standard output."),
+    offline: bool = typer.Option(False, "--offline", help="Do not ask the hub (HF_ENDPOINT) about models missing "
+                                                          "from the store."),
+    scanners: str = typer.Option(",".join(SCANNERS), "--scanners", help="Comma-separated scanners to run on PATH."),
+    no_scan: bool = typer.Option(False, "--no-scan", help="Do not scan PATH's code (model loads and licenses only)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Parallel scanner workers (default: one per "
+                                                                      "CPU)."),
+) -> None:
+    """Which models PATH loads (pinned or not), their licenses against PATH's own, gated and pickle-only
+    models, the hub's and ptmscope's verdicts on their files, and a scan of PATH's code. Reads the store
+    and, unless --offline, the hub; runs nothing it reads."""
+    from ..report.audit import HubLookup, gather
+    from ..report.audit_formats import summary_line, to_json, to_sarif, to_table
+    from ..report.cyclonedx import to_cyclonedx
+
+    if not path.exists():
+        raise UsageError(f"no such directory: {path}")
+    if not path.is_dir():
+        raise UsageError(f"not a directory: {path}")
+    chosen = [] if no_scan else make_scanners(_scanner_names(scanners))
+    app_state = state(ctx)
+    store = _store(app_state)
+    hub = None if offline else HubLookup(app_state.settings)
+    try:
+        with LocalExecutor(workers) as executor:
+            result = gather(path, store=store, hub=hub, offline=offline, scanners=chosen, executor=executor)
+    finally:
+        if hub is not None:
+            hub.close()
+    if store is None:
+        result.notes.append("no store: models were looked up on the hub only")
+    if fmt is Format.json:
+        _write(to_json(result), out)
+    elif fmt is Format.sarif:
+        _write(to_sarif(result), out)
+    elif fmt is Format.cyclonedx:
+        _write(to_cyclonedx(result), out)
+    else:
+        width = 100 if out is not None else max(100, shutil.get_terminal_size((100, 24)).columns)
+        _write(to_table(result, width=width).encode(), out)
+    if out is not None or fmt is not Format.table:
+        typer.echo(summary_line(result), err=True)
+    if result.breaches(fail_on.value if fail_on is not None else None):
+        raise typer.Exit(1)
