@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -75,4 +76,24 @@ def test_demo_runs_offline_and_writes_its_outputs(tmp_path: Path) -> None:
     assert {f["rule_id"] for f in findings} >= {"B615", "PTM117"}
     links = [json.loads(line) for line in (out / "links.jsonl").read_text().splitlines()]
     assert {link["kind"] for link in links} >= {"model_card", "hub_declared", "paper_code"}
+    # Downstream: which code loads which model (the rename of bert-base-uncased resolved), cards,
+    # snapshots of the loaded models with their verdicts, licenses, and the report over all of it.
+    usages = [json.loads(line) for line in (out / "usages.jsonl").read_text().splitlines()]
+    loaded = {(u["repo"], u["model"]) for u in usages}
+    assert {("lexica/tinybert", "google-bert/bert-base-uncased"),
+            ("retail-insights/product-search", "demo-org/nc-embedder"),
+            ("chat-tools/llm-runner", "demo-org/custom-arch"), ("acme-ml/review-sentiment", "demo-org/sst2-pickled"),
+            ("carol-ml/tinynets", "vit_base_patch16_224")} <= loaded
+    key = json.loads((out / "report" / "report.json").read_text())
+    assert key["usage"]["call_sites"] == len(usages) and key["usage"]["trust_remote_code"] == 2
+    assert key["licenses"]["by_verdict"]["incompatible"] == 1  # the non-commercial embedder in an MIT app
+    assert key["links"]["downstream"] >= 20
+    assert key["models"]["with_card_metadata"] > 2000 and key["models"]["base_model_edges"] > 1000
+    assert (out / "report" / "report.html").is_file() and (out / "report" / "tables").is_dir()
+    db = sqlite3.connect(out / "ptmscope.db")
+    verdicts = dict(db.execute("select m.model_id, v.outcome from model_snapshot s join model m on m.id = s.model "
+                               "join model_file_verdict v on v.sha256 = s.sha256 "
+                               "where v.scanner = 'modelfiles' and s.path = 'pytorch_model.bin'"))
+    assert verdicts["demo-org/sst2-pickled"] == "dangerous" and verdicts["meta-llama/Llama-2-7b-chat-hf"] == "clean"
+    assert f"Report: {out / 'report' / 'report.html'}" in text
     assert str(out) in text

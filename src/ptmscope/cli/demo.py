@@ -35,6 +35,9 @@ def demo(
     typer.echo(f"Demo output in {result.out.resolve()}:")
     for path in result.files:
         typer.echo(f"  {path}")
-    typer.echo(f"Explore it: ptmscope --db {result.db_url} stats coverage")
+    if result.report is not None:
+        typer.echo(f"Report: {result.report}")
+    typer.echo(f"Database: {result.db_url}")
+    typer.echo(f"Explore it: ptmscope --db {result.db_url} stats coverage   (or: browse)")
 
 

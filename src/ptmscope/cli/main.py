@@ -20,6 +20,7 @@ from ..config import Settings
 from ..errors import PtmscopeError
 from . import audit as audit_cmd
 from . import browse, clone, collect, db, demo, export, link, replay, rules, stats
+from . import cards as cards_cmd
 from . import report as report_cmd
 from . import run as run_cmd
 from . import scan as scan_cmd
@@ -27,6 +28,7 @@ from . import snapshot as snapshot_cmd
 from . import usage as usage_cmd
 from .context import AppState
 from .licenses import licenses
+from .lineage import lineage as lineage_cmd
 
 app = typer.Typer(
     name="ptmscope",
@@ -50,6 +52,8 @@ app.command("runs")(run_cmd.runs)
 app.command("snapshot")(snapshot_cmd.snapshot)
 app.command("audit")(audit_cmd.audit)
 app.command("licenses")(licenses)
+app.add_typer(cards_cmd.app, name="cards")
+app.command("lineage")(lineage_cmd)
 app.command("report")(report_cmd.report)
 app.command("browse")(browse.browse)
 app.command("usage")(usage_cmd.usage)

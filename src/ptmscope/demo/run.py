@@ -22,6 +22,7 @@ import orjson
 from sqlalchemy import func, select
 
 from ..analysis.coverage import coverage
+from ..cards.run import extract_all
 from ..config import HttpSettings, Settings
 from ..github.api import GitHubClient
 from ..github.cloning import clone_all
@@ -30,6 +31,8 @@ from ..hubs.collect import CollectSummary, HfOptions, collect_huggingface, colle
 from ..hubs.huggingface import HuggingFaceHub
 from ..hubs.pytorch_hub import HUB as PYTORCH_HUB
 from ..hubs.pytorch_hub import iter_catalogue
+from ..hubs.snapshot import snapshot_models
+from ..licenses.run import check_all
 from ..link.run import link_all
 from ..papers.collect import collect_papers
 from ..papers.listfile import ListFileSource
@@ -37,9 +40,12 @@ from ..replay import HubCorpus, HuggingFaceApp, ReplayServer
 from ..replay.corpus import synthetic_hub
 from ..replay.github import GitHubApp, GitHubCorpus, synthetic_repo
 from ..replay.synth import generate_card, generate_model, record_rng
+from ..report.build import build_report
+from ..runtime.executors import LocalExecutor
 from ..scan.run import SCANNERS, make_scanners, scan_all
 from ..store import Store, open_store, schema
 from ..store.export import EXPORTS, MODEL_FIELDS, iter_models, write_csv, write_jsonl, write_parquet
+from ..usage.run import usage_all
 from .corpus import LEGACY_ID, LEGACY_NEW_ID, add_flagships, load_projects, write_project
 from .licenses import license_text
 
@@ -60,6 +66,8 @@ class DemoResult:
     files: list[Path] = field(default_factory=list)
     coverage_total: int = 0
     perspectives: dict[str, int] = field(default_factory=dict)
+    report: Path | None = None
+    key_numbers: dict[str, object] = field(default_factory=dict)
 
 
 def _hub_timestamp(value: datetime) -> str:
@@ -102,7 +110,7 @@ def run_demo(out: Path, say: Say, progress: Callable[[str, int | None], Advance]
     # A rerun starts over: the demo's own store, local git remotes and clones from a previous run go.
     for stale in out.glob("ptmscope.db*"):
         stale.unlink()
-    for generated in (out / "remotes", out / "repos"):
+    for generated in (out / "remotes", out / "repos", out / "snapshots", out / "report"):
         shutil.rmtree(generated, ignore_errors=True)
     db_url = f"sqlite:///{(out / 'ptmscope.db').as_posix()}"
     result = DemoResult(out=out, db_url=db_url)
@@ -126,8 +134,9 @@ def run_demo(out: Path, say: Say, progress: Callable[[str, int | None], Advance]
             github, remotes = _github_world(store, out)
             with ReplayServer(GitHubApp(github)) as gh_server:
                 gh_settings = Settings(github_api=gh_server.url, git_base=remotes.as_uri(), data_dir=out,
-                                       db_url=db_url, http=fast)
+                                       db_url=db_url, http=fast, hf_endpoint=server.url)
                 _github_month(store, gh_settings, say, progress, first=True)
+                _downstream(store, gh_settings, say, progress, "month 1")
 
                 changes = _advance_a_month(corpus, random.Random(DEMO_SEED))
                 say("The Hub moves on a month: " + ", ".join(f"{v} {k}" for k, v in changes.items()))
@@ -142,12 +151,33 @@ def run_demo(out: Path, say: Say, progress: Callable[[str, int | None], Advance]
                 say(f"Linking again: {link_all(store).line()}")
                 _commit(remotes / HF_ORG / HF_ORG_REPOS[0], "fix: pin model revisions", {"train.py": _TRAIN_V2})
                 _github_month(store, gh_settings, say, progress, first=False)
+                _downstream(store, gh_settings, say, progress, "month 2")
         finally:
             hub.close()
     result.perspectives = _perspectives(store)
     say("Repositories per perspective: " + ", ".join(f"{k} {v}" for k, v in result.perspectives.items()))
     _exports(store, result, say)
+    report, files = build_report(store, out / "report")
+    result.report = out / "report" / "report.html"
+    result.key_numbers = report.key_numbers
+    result.files.append(result.report)
+    say(f"Report: {len(files)} files in {out / 'report'}")
     return result
+
+
+def _downstream(store: Store, settings: Settings, say: Say, progress: Callable[[str, int | None], Advance],
+                label: str) -> None:
+    """The stages that read the clones and cards: which code loads which model, card metadata and
+    base-model edges, the files of every model some code loads (scanned, never loaded), and license
+    verdicts for each model->application pair. Month 2 redoes only what month 1 did not see."""
+    with LocalExecutor(2) as executor:
+        say(f"{label.capitalize()}: downstream usage, model cards, snapshots and licenses")
+        say(f"  {usage_all(store, settings, executor, progress(f'{label}: usage', None)).line()}")
+        say(f"  {extract_all(store, settings, executor=executor, advance=progress(f'{label}: cards', None)).line()}")
+        snapshots = snapshot_models(store, settings, min_downloads=0, used=True, executor=executor,
+                                    advance=progress(f"{label}: snapshots", None))
+        say(f"  {snapshots.line()}")
+        say(f"  {check_all(store, settings, progress(f'{label}: licenses', None), executor=executor).line()}")
 
 
 def _papers(store: Store, say: Say) -> None:
@@ -294,7 +324,7 @@ def _exports(store: Store, result: DemoResult, say: Say) -> None:
         write_csv(iter_models(store), fh, [name for name, _ in MODEL_FIELDS])
     write_parquet(iter_models(store), out / "models.parquet", MODEL_FIELDS)
     written = {}
-    for kind in ("repositories", "links", "papers", "findings"):
+    for kind in ("repositories", "links", "papers", "findings", "usages"):
         _fields, rows_of = EXPORTS[kind]
         with (out / f"{kind}.jsonl").open("wb") as fh:
             written[kind] = write_jsonl(rows_of(store), fh)
@@ -304,6 +334,7 @@ def _exports(store: Store, result: DemoResult, say: Say) -> None:
         {"hub": "huggingface", "models": total, "rows": [r.__dict__ for r in rows]}, option=orjson.OPT_INDENT_2))
     result.files = [out / name for name in ("ptmscope.db", "models.jsonl", "models.csv", "models.parquet",
                                             "repositories.jsonl", "links.jsonl", "papers.jsonl", "findings.jsonl",
+                                            "usages.jsonl",
                                             "coverage.json")]
     result.files.append(out / "repos")
     say("Exported " + ", ".join(f"{v:,} {k}" for k, v in written.items()))

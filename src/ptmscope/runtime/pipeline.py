@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from .. import __version__
@@ -98,7 +99,10 @@ class Pipeline:
     def __init__(self, store: Store, settings: Settings, plan: RunPlan, *,
                  progress: ProgressFactory, say: Callable[[str], None]) -> None:
         self.store = store
-        self.settings = settings
+        # The plan's endpoints hold for every stage that talks to the source (snapshots use the Hub's).
+        self.settings = settings.with_overrides(
+            hf_endpoint=plan.huggingface.endpoint.rstrip("/") if plan.huggingface.endpoint else None,
+            github_api=plan.github.api.rstrip("/") if plan.github.api else None)
         self.plan = plan
         self.progress = progress
         self.say = say
@@ -161,9 +165,8 @@ class Pipeline:
         from ..hubs.huggingface import HuggingFaceHub
 
         p = self.plan.huggingface
-        settings = self.settings.with_overrides(hf_endpoint=p.endpoint.rstrip("/") if p.endpoint else None)
         full = self._completed_runs(STAGE) % p.full_every == p.full_every - 1
-        hub = HuggingFaceHub(settings)
+        hub = HuggingFaceHub(self.settings)
         try:
             yield collect_huggingface(self.store, hub, HfOptions(
                 limit=p.limit, author=p.author, cards=p.cards, history=p.history, files=p.files, full=full,
@@ -202,8 +205,7 @@ class Pipeline:
         from ..github.collect import collect_github
 
         p = self.plan.github
-        settings = self.settings.with_overrides(github_api=p.api.rstrip("/") if p.api else None)
-        with GitHubClient(settings) as client:
+        with GitHubClient(self.settings) as client:
             if p.from_links:
                 # Refresh: repositories already fetched answer 304 when unchanged and cost no quota.
                 yield collect_github(self.store, client, from_links=True, refresh=True, workers=p.workers,
@@ -243,6 +245,11 @@ class Pipeline:
         yield scan_all(self.store, self.settings, make_scanners(self.plan.scan.scanners), self.executor,
                        self.progress("scanning", None))
 
+    def _run_usage(self) -> Iterator[_Summary]:
+        from ..usage.run import usage_all
+
+        yield usage_all(self.store, self.settings, self.executor, self.progress("usage", None))
+
     def _run_cards(self) -> Iterator[_Summary]:
         import os
 
@@ -265,6 +272,18 @@ class Pipeline:
 
         yield check_all(self.store, self.settings, self.progress("licenses", None), executor=self.executor)
 
+    def _run_report(self) -> Iterator[_Summary]:
+        from ..report.build import build_report
+
+        p = self.plan.report
+        out = p.out if p.out.is_absolute() else self.settings.data_dir / p.out
+        summary = ReportSummary(self.store.start_run("report", str(out), {"formats": list(p.formats)}), out)
+        with self.store.recording(summary.run_id, summary.counts):
+            report, files = build_report(self.store, out, p.formats)
+            summary.files = len(files)
+            summary.key_numbers = report.key_numbers
+        yield summary
+
     def _completed_runs(self, stage: str) -> int:
         from sqlalchemy import func, select
 
@@ -273,6 +292,20 @@ class Pipeline:
         with self.store.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(schema.run).where(
                 schema.run.c.stage == stage, schema.run.c.status == "completed")).scalar_one())
+
+
+@dataclass
+class ReportSummary:
+    run_id: int
+    out: Path
+    files: int = 0
+    key_numbers: dict[str, Any] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, Any]:
+        return {"files": self.files}
+
+    def line(self) -> str:
+        return f"report: {self.files} files in {self.out} (open {self.out / 'report.html'})"
 
 
 class _StagesFailedError(SourceUnavailableError):

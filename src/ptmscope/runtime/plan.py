@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import UsageError
 
-STAGES = ("huggingface", "pytorch_hub", "papers", "link", "github", "clone", "snapshot", "scan", "usage", "cards",
+# Snapshots come after usage and cards: they can be limited to the models some analysed code loads,
+# and link the code a model runs with trust_remote_code to the call sites that run it.
+STAGES = ("huggingface", "pytorch_hub", "papers", "link", "github", "clone", "scan", "usage", "cards", "snapshot",
           "licenses", "report")
 
 
