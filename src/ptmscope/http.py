@@ -105,8 +105,10 @@ class RetryTransport(httpx2.BaseTransport):
         sleep: Callable[[float], None] = time.sleep,
         stats: HttpStats | None = None,
         rng: random.Random | None = None,
+        retry_methods: frozenset[str] = IDEMPOTENT_METHODS,
     ) -> None:
         self.policy = policy
+        self.retry_methods = retry_methods
         self.inner = inner or httpx2.HTTPTransport()
         self.sleep = sleep
         self.stats = stats or HttpStats()
@@ -137,7 +139,7 @@ class RetryTransport(httpx2.BaseTransport):
             self._wait(delay)
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        retryable_method = request.method.upper() in IDEMPOTENT_METHODS
+        retryable_method = request.method.upper() in self.retry_methods
         attempt = 0
         while True:
             self._respect_throttle()
@@ -208,7 +210,10 @@ def make_client(
     sleep: Callable[[float], None] = time.sleep,
     follow_redirects: bool = True,
     event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+    retry_post: bool = False,
 ) -> httpx2.Client:
+    """An httpx client over the retrying transport. ``retry_post`` retries POSTs too: only for APIs
+    where repeating a request is harmless (a chat completion is answered again, nothing is created)."""
     hooks: dict[str, list[Callable[..., Any]]] = {"request": [_log_request]}
     for name, fns in (event_hooks or {}).items():
         hooks.setdefault(name, []).extend(fns)
@@ -219,7 +224,8 @@ def make_client(
         headers=merged,
         timeout=settings.http.timeout,
         follow_redirects=follow_redirects,
-        transport=RetryTransport(settings.http, stats=stats, sleep=sleep),
+        transport=RetryTransport(settings.http, stats=stats, sleep=sleep,
+                                 retry_methods=IDEMPOTENT_METHODS | {"POST"} if retry_post else IDEMPOTENT_METHODS),
         event_hooks=hooks,
     )
 

@@ -146,3 +146,17 @@ def test_token_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
     assert seen and seen[0].headers["authorization"] == "Bearer hf_secret"
     assert "hf_secret" not in caplog.text
     assert "<redacted>" in caplog.text
+
+
+def test_post_is_retried_only_where_the_caller_says_repeating_is_harmless() -> None:
+    throttled = httpx2.Response(429, headers={"Retry-After": "3"})
+    sleeps: list[float] = []
+    with client_for(Script(throttled), sleeps) as client:
+        assert client.post("http://h/x", content=b"{}").status_code == 429
+    assert sleeps == []
+    script = Script(httpx2.Response(429, headers={"Retry-After": "3"}), httpx2.Response(200))
+    transport = RetryTransport(POLICY, inner=script, sleep=sleeps.append,
+                               retry_methods=frozenset({"GET", "POST"}))
+    with httpx2.Client(transport=transport) as client:
+        assert client.post("http://h/x", content=b"{}").status_code == 200
+    assert sleeps == [3.0] and len(script.requests) == 2

@@ -36,7 +36,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from ..config import Settings
-from ..http import make_client, parse_retry_after
+from ..http import make_client
 from .schema import FIELDS, CardExtractor, Extraction, FieldValue, is_empty
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,6 @@ RELATIONS = ("finetune", "adapter", "quantized", "merge")
 _REFUSING = frozenset({401, 403, 404})
 # The HTTP transport retries idempotent methods only; a chat completion is safe to repeat, so the
 # server's "slow down" answers are waited out here, with the transport's Retry-After parsing and limits.
-_THROTTLED = frozenset({429, 503})
 _CHARS_PER_TOKEN = 4
 _MIN_CARD_TOKENS = 256
 _GAP = "\n[...]\n"
@@ -420,11 +419,11 @@ class LlmExtractor:
         digest = hashlib.sha256(orjson.dumps([llm.model, self.prompts.digest, self.fields, llm.threshold,
                                                llm.uncertain_below, llm.context_tokens])).hexdigest()[:12]
         self.version = f"llm-{digest}"
-        self._sleep = sleep
         headers = {"content-type": "application/json", "accept": "application/json"}
         if llm.api_key:
             headers["authorization"] = f"Bearer {llm.api_key}"
-        self._client = make_client(settings, base_url=llm.url, headers=headers, sleep=sleep)
+        # Asking again is harmless here, so 429s and 503s are waited out by the one HTTP layer.
+        self._client = make_client(settings, base_url=llm.url, headers=headers, sleep=sleep, retry_post=True)
         self._lock = threading.Lock()
         self._unavailable: str | None = None
 
@@ -483,25 +482,10 @@ class LlmExtractor:
                         self.llm.url, reason)
 
     def _post(self, body: dict[str, Any]) -> httpx2.Response:
-        policy = self.settings.http
-        payload = orjson.dumps(body)
-        attempt = 0
-        while True:
-            try:
-                response = self._client.post("/chat/completions", content=payload)
-            except (httpx2.ConnectError, httpx2.TimeoutException) as exc:
-                raise LlmUnavailableError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) \
-                    from exc
-            if response.status_code not in _THROTTLED or attempt >= policy.max_retries:
-                return response
-            wait = parse_retry_after(response.headers.get("retry-after"))
-            if wait is None:
-                wait = min(policy.backoff_max, policy.backoff_base * 2 ** attempt)
-            if wait > policy.max_retry_after:
-                return response
-            log.debug("LLM endpoint answered %d; retry %d in %.1fs", response.status_code, attempt + 1, wait)
-            attempt += 1
-            self._sleep(wait)
+        try:
+            return self._client.post("/chat/completions", content=orjson.dumps(body))
+        except (httpx2.ConnectError, httpx2.TimeoutException) as exc:
+            raise LlmUnavailableError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         return tokens_in / 1000 * self.llm.price_in_per_1k + tokens_out / 1000 * self.llm.price_out_per_1k
