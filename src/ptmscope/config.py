@@ -49,6 +49,9 @@ class Settings:
     arxiv_api: str = DEFAULT_ARXIV_API
     dblp_api: str = DEFAULT_DBLP_API
     http: HttpSettings = field(default_factory=HttpSettings)
+    # The optional LLM of the cards stage: PTMSCOPE_LLM_* and OPENAI_API_KEY as set, read by
+    # ptmscope.cards.llm.llm_settings (which knows their meaning).
+    llm_env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -69,6 +72,7 @@ class Settings:
             arxiv_api=(_env("PTMSCOPE_ARXIV_API") or DEFAULT_ARXIV_API).rstrip("/"),
             dblp_api=(_env("PTMSCOPE_DBLP_API") or DEFAULT_DBLP_API).rstrip("/"),
             http=http,
+            llm_env={k: v for k, v in os.environ.items() if k.startswith("PTMSCOPE_LLM_") or k == "OPENAI_API_KEY"},
         )
 
     @property

@@ -3,8 +3,8 @@ labelled cards, and work through the review queue of uncertain LLM answers."""
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,8 @@ class Format(StrEnum):
 _LLM_HELP = "Ask an OpenAI-compatible LLM for the fields the deterministic extractor left empty or uncertain."
 
 
-def _llm(enabled: bool, url: str | None, model: str | None, threshold: float | None) -> LlmSettings | None:
+def _llm(env: Mapping[str, str], enabled: bool, url: str | None, model: str | None,
+         threshold: float | None) -> LlmSettings | None:
     if not enabled:
         given = [name for name, value in (("--llm-url", url), ("--llm-model", model), ("--llm-threshold", threshold))
                  if value is not None]
@@ -44,7 +45,7 @@ def _llm(enabled: bool, url: str | None, model: str | None, threshold: float | N
         return None
     try:
         # The key comes from the environment only, never from the command line (shell history, ps).
-        return llm_settings(os.environ, url=url, model=model, threshold=threshold)
+        return llm_settings(env, url=url, model=model, threshold=threshold)
     except ValueError as exc:
         raise UsageError(f"--llm: {exc}") from None
 
@@ -111,8 +112,8 @@ def extract(
         raise UsageError("give card files to read, or --all for every card in the store (not both)")
     if not all_ and (force or dask or workers):
         raise UsageError("--force, --dask and --workers go with --all")
-    settings = _llm(llm, llm_url, llm_model, llm_threshold)
     app_state = state(ctx)
+    settings = _llm(app_state.settings.llm_env, llm, llm_url, llm_model, llm_threshold)
     if files:
         missing = [str(p) for p in files if not p.is_file()]
         if missing:
@@ -175,11 +176,8 @@ def eval_(
         raise UsageError(f"no labels at {labels}")
     if not cards.is_dir():
         raise UsageError(f"not a folder of cards: {cards}")
-    settings = _llm(llm, llm_url, llm_model, llm_threshold)
-    try:
-        from ..cards.evaluate import evaluate_extractor, load_labels
-    except ImportError as exc:  # pragma: no cover - only while the evaluator is missing from a checkout
-        raise UsageError(f"card evaluation is not available: {exc}") from exc
+    settings = _llm(state(ctx).settings.llm_env, llm, llm_url, llm_model, llm_threshold)
+    from ..cards.evaluate import evaluate_extractor, load_labels
     try:
         labelled = load_labels(labels)
     except (OSError, ValueError) as exc:

@@ -251,7 +251,6 @@ class Pipeline:
         yield usage_all(self.store, self.settings, self.executor, self.progress("usage", None))
 
     def _run_cards(self) -> Iterator[_Summary]:
-        import os
 
         from ..cards.llm import llm_settings
         from ..cards.run import extract_all
@@ -261,7 +260,7 @@ class Pipeline:
         llm = None
         if p.llm:
             try:
-                llm = llm_settings(os.environ, url=p.llm_url, model=p.llm_model, threshold=p.llm_threshold)
+                llm = llm_settings(self.settings.llm_env, url=p.llm_url, model=p.llm_model, threshold=p.llm_threshold)
             except ValueError as exc:
                 raise UsageError(f"cards.llm: {exc}") from None
         yield extract_all(self.store, self.settings, llm=llm, executor=self.executor,
