@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import insert
-from tests.analysis import world
-from tests.conftest import PostgresServer
 
 from ptmscope.analysis import cards, exposure, hubs, licenses, overview, repositories, scanners, usage
 from ptmscope.analysis.common import Period, period_of, period_range
 from ptmscope.cards.schema import FIELDS
 from ptmscope.store import Store, open_store, schema
+from tests.analysis import world
+from tests.conftest import PostgresServer
 
 
 @pytest.fixture

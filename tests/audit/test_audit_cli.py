@@ -15,13 +15,13 @@ import jsonschema
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
-from tests.audit.helpers import MIT, SHA, fill_store, hub_corpus, write_project
-from tests.conftest import _free_port, shared_path
 
 from ptmscope.cli import main as cli_main
 from ptmscope.cli.audit import audit
 from ptmscope.replay import HuggingFaceApp, ReplayServer
 from ptmscope.store import open_store
+from tests.audit.helpers import MIT, SHA, fill_store, hub_corpus, write_project
+from tests.conftest import _free_port, shared_path
 
 if not any(command.name == "audit" for command in cli_main.app.registered_commands):
     # Until cli/main.py registers it, the test runs the command through the real entry point all the same.

@@ -11,8 +11,6 @@ import jsonschema
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
-from tests.audit.helpers import SHA
-from tests.conftest import shared_path
 
 from ptmscope.report.audit import (
     RULES,
@@ -31,6 +29,8 @@ from ptmscope.report.audit import (
 from ptmscope.report.audit_formats import to_json, to_sarif, to_table
 from ptmscope.report.cyclonedx import to_cyclonedx
 from ptmscope.scan.interface import Finding, ScanOutcome, Skipped
+from tests.audit.helpers import SHA
+from tests.conftest import shared_path
 
 CALL_SITE_KEYS = frozenset({"path", "line", "cell", "library", "call", "model", "revision", "pinned",
                             "pinned_to_commit", "trust_remote_code", "use_safetensors", "expression", "kind", "hub",

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.audit.helpers import SHA, fill_store, hub_corpus
 
 from ptmscope.config import HttpSettings, Settings
 from ptmscope.replay import HubCorpus, HuggingFaceApp, ReplayServer
@@ -29,6 +28,7 @@ from ptmscope.report.audit import (
     weight_facts,
 )
 from ptmscope.store import Store, open_store
+from tests.audit.helpers import SHA, fill_store, hub_corpus
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 import typer
 from sqlalchemy import insert, select
-from tests.cards.llm_server import FakeLlm, closed_port_url, serve
 
 from ptmscope.cards.schema import FIELDS
 from ptmscope.cli import cards as cards_cli
 from ptmscope.cli import main as cli_main
 from ptmscope.store import Store, open_store, schema
 from ptmscope.store import cards as store_cards
+from tests.cards.llm_server import FakeLlm, closed_port_url, serve
 
 CARD_A = """---
 license: apache-2.0

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import shared_path
 
 from ptmscope.cards.evaluate import evaluate_extractor, load_labels
 from ptmscope.cards.extract import DeterministicExtractor
+from tests.conftest import shared_path
 
 LABELS = Path(__file__).parent / "labels"
 

@@ -6,10 +6,10 @@ import json
 import random
 
 import pytest
-from tests.conftest import shared_path
 
 from ptmscope.cards.extract import extract_card
 from ptmscope.cards.schema import FIELDS, Extraction
+from tests.conftest import shared_path
 
 FRAGMENTS = [
     "---\n", "---", "\ufeff", "\r\n", "\r", "license: mit\n", "model-index:\n- name: x\n  results:\n", "  - metrics:\n",

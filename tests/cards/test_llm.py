@@ -9,7 +9,6 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from tests.cards.llm_server import FakeLlm, Scripted, closed_port_url, serve
 
 from ptmscope.cards.llm import (
     AssistedExtractor,
@@ -26,6 +25,7 @@ from ptmscope.cards.llm import (
 )
 from ptmscope.cards.schema import FIELDS, Extraction, FieldValue
 from ptmscope.config import HttpSettings, Settings
+from tests.cards.llm_server import FakeLlm, Scripted, closed_port_url, serve
 
 CARD = """---
 license: mit

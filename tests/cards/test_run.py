@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, insert, select, update
-from tests.cards.fakes import LineExtractor, OtherLineExtractor
-from tests.cards.llm_server import FakeLlm, closed_port_url, serve
 
 from ptmscope.cards.llm import LlmSettings
 from ptmscope.cards.run import extract_all
@@ -18,6 +16,8 @@ from ptmscope.config import HttpSettings, Settings
 from ptmscope.runtime.executors import LocalExecutor
 from ptmscope.store import Store, open_store, schema
 from ptmscope.store import cards as store_cards
+from tests.cards.fakes import LineExtractor, OtherLineExtractor
+from tests.cards.llm_server import FakeLlm, closed_port_url, serve
 
 SETTINGS = Settings(http=HttpSettings(timeout=5.0, max_retries=2, backoff_base=0.01, backoff_max=0.05))
 NOW = datetime(2024, 5, 1, tzinfo=UTC)

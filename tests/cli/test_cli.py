@@ -27,7 +27,6 @@ import pyarrow.parquet as pq
 import pytest
 import typer
 from sqlalchemy import MetaData, create_engine, select
-from tests.exports import read_csv, read_parquet
 
 import ptmscope
 from ptmscope.cli.main import app, main
@@ -36,6 +35,7 @@ from ptmscope.replay.corpus import synthetic_hub
 from ptmscope.store import Store, open_store
 from ptmscope.store.db import make_engine
 from ptmscope.store.export import MODEL_FIELDS
+from tests.exports import read_csv, read_parquet
 
 # DESIGN §6: outside checks rely on these names; they may gain company but never change.
 CONTRACT_FIELDS = ("id", "author", "sha", "created_at", "last_modified", "downloads", "likes", "library_name",

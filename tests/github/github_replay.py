@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
-from tests.conftest import shared_path
 
 from ptmscope.config import HttpSettings, Settings
 from ptmscope.github.api import GitHubClient
 from ptmscope.replay import FaultPlan, ReplayServer
 from ptmscope.replay.github import GitHubApp, GitHubCorpus
 from ptmscope.store import Store, schema
+from tests.conftest import shared_path
 
 FAST = HttpSettings(timeout=10, max_retries=3, backoff_base=0.001, backoff_max=0.01)
 TOKEN = "ghp_TestOnly0123456789abcdefghijklmnopqrs"

@@ -11,8 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 import pytest
-from tests.conftest import shared_path
-from tests.github.github_replay import TOKEN, FakeClock, client_for, fixture_corpus, issue, serving
 
 from ptmscope.config import HttpSettings
 from ptmscope.errors import GitHubError
@@ -26,6 +24,8 @@ from ptmscope.github.api import (
 )
 from ptmscope.replay import ReplayServer, Response
 from ptmscope.replay.github import GitHubApp, GitHubCorpus, synthetic_repo, synthetic_repos
+from tests.conftest import shared_path
+from tests.github.github_replay import TOKEN, FakeClock, client_for, fixture_corpus, issue, serving
 
 pytestmark = pytest.mark.shared
 

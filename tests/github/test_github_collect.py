@@ -12,6 +12,17 @@ import orjson
 import pytest
 import typer
 from sqlalchemy import func, insert, select
+from typer.testing import CliRunner
+
+from ptmscope.cli.github import github
+from ptmscope.config import HttpSettings
+from ptmscope.errors import UsageError
+from ptmscope.github.api import GitHubRateLimitError, RepoRecord, RepoResult
+from ptmscope.github.collect import collect_github
+from ptmscope.replay import FaultPlan
+from ptmscope.replay.github import GitHubCorpus, synthetic_repo
+from ptmscope.store import Store, open_store, schema
+from ptmscope.store.repositories import upsert_repositories
 from tests.conftest import shared_path
 from tests.github.github_replay import (
     FAST,
@@ -24,17 +35,6 @@ from tests.github.github_replay import (
     link_pending,
     serving,
 )
-from typer.testing import CliRunner
-
-from ptmscope.cli.github import github
-from ptmscope.config import HttpSettings
-from ptmscope.errors import UsageError
-from ptmscope.github.api import GitHubRateLimitError, RepoRecord, RepoResult
-from ptmscope.github.collect import collect_github
-from ptmscope.replay import FaultPlan
-from ptmscope.replay.github import GitHubCorpus, synthetic_repo
-from ptmscope.store import Store, open_store, schema
-from ptmscope.store.repositories import upsert_repositories
 
 pytestmark = pytest.mark.shared
 R = schema.repository

@@ -7,9 +7,8 @@ import tomllib
 from collections import Counter
 from importlib import resources
 
-from tests.conftest import shared_path
-
 from ptmscope.hubs.domains import DOMAINS, domain_for_task, task_domains
+from tests.conftest import shared_path
 
 SEVEN = {"NLP", "CV", "Audio", "Multimodal", "RL", "Tabular", "Other"}
 

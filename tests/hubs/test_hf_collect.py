@@ -17,7 +17,6 @@ from typing import Any
 import orjson
 import pytest
 from sqlalchemy import func, select
-from tests.conftest import shared_path
 
 from ptmscope.config import HttpSettings, Settings
 from ptmscope.hubs.collect import HfOptions, collect_huggingface
@@ -26,6 +25,7 @@ from ptmscope.replay import FaultPlan, HubCorpus, HuggingFaceApp, ReplayServer
 from ptmscope.replay.corpus import synthetic_hub
 from ptmscope.store import Store, open_store, schema
 from ptmscope.store.export import iter_models, write_jsonl
+from tests.conftest import shared_path
 
 FAST = HttpSettings(timeout=10, max_retries=8, backoff_base=0.001, backoff_max=0.01)
 

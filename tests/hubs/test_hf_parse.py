@@ -6,9 +6,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from tests.conftest import shared_path
 
 from ptmscope.hubs.huggingface import parse_model
+from tests.conftest import shared_path
 
 
 def test_every_recorded_model_info_parses_with_its_table3_fields() -> None:

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import shared_path
 
 from ptmscope.errors import SourceUnavailableError, UsageError
 from ptmscope.hubs.interface import Hub, ModelRecord
 from ptmscope.hubs.pytorch_hub import PyTorchHub, github_repo_from, iter_catalogue
+from tests.conftest import shared_path
 
 ACME = """\
 ---

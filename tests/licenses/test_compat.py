@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 
 import pytest
-from tests.conftest import shared_path
 
 from ptmscope.licenses.compat import Verdict, chain_conflict, compatibility, rules_table
 from ptmscope.licenses.normalize import normalize_license
+from tests.conftest import shared_path
 
 CELL = {"yes": "compatible", "no": "incompatible", "?": "unknown"}
 FIXED = {"bls-1.0": "BSL-1.0", "lib-png": "Libpng", "lib-tiff": "libtiff"}

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.licenses.texts import BSD_3_CLAUSE, CUSTOM, ISC, MIT
 
 from ptmscope.licenses.detect import MIN_SCORE, candidate_files, detect_repository_license, identify_text
+from tests.licenses.texts import BSD_3_CLAUSE, CUSTOM, ISC, MIT
 
 COMMON_LICENSES = Path("/usr/share/common-licenses")  # Debian's base-files: the full GPL family texts
 

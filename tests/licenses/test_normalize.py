@@ -12,7 +12,6 @@ from typing import Any
 import license_expression as le
 import pytest
 import yaml
-from tests.conftest import shared_path
 
 from ptmscope.licenses.normalize import (
     OTHER,
@@ -21,6 +20,7 @@ from ptmscope.licenses.normalize import (
     normalize_license,
     spdx_family,
 )
+from tests.conftest import shared_path
 
 SPDX = le.get_spdx_licensing()
 LICENSE_REF = re.compile(r"^LicenseRef-[A-Za-z0-9.\-]+$")

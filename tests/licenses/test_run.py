@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import typer
 from sqlalchemy import insert, select
-from tests.licenses.texts import BSD_3_CLAUSE
 from typer.testing import CliRunner
 
 from ptmscope.cli.context import AppState
@@ -17,6 +16,7 @@ from ptmscope.cli.licenses import licenses
 from ptmscope.config import Settings
 from ptmscope.licenses.run import check_all, model_raw_license, repository_raw_license
 from ptmscope.store import Store, open_store, schema
+from tests.licenses.texts import BSD_3_CLAUSE
 
 MODELS = {  # model_id: (license_raw, tags, card_data)
     "meta-llama/Llama-2-7b-hf": ("llama2", None, None),

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.conftest import shared_path
 
 from ptmscope.link.extract import (
     EVIDENCE_CHARS,
@@ -20,6 +19,7 @@ from ptmscope.link.extract import (
     links_for_model,
 )
 from ptmscope.link.urls import REASON_GIST, REASON_SHORT_LINK
+from tests.conftest import shared_path
 
 
 def _front_matter(text: str) -> Any:

@@ -16,10 +16,10 @@ import re
 from pathlib import Path
 
 import pytest
-from tests.conftest import shared_path
 
 from ptmscope.link.extract import KIND_PAPER_CODE, KIND_PAPER_TEXT, PAPER_TEXT_FACTOR, links_for_paper
 from ptmscope.link.urls import REASON_OWNER_ONLY, REASON_PAGES_SITE, REASON_SHORT_LINK
+from tests.conftest import shared_path
 
 LABELS = Path(__file__).parent / "data" / "papercopilot_labels.json"
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import typer
 from sqlalchemy import func, select
-from tests.conftest import shared_path
 from typer.testing import CliRunner
 
 from ptmscope.cli.papers import papers
@@ -26,6 +25,7 @@ from ptmscope.replay.openreview import OpenReviewApp, note_id
 from ptmscope.replay.papers import generate_papers
 from ptmscope.store import Store, open_store, schema
 from ptmscope.store import papers as paper_rows
+from tests.conftest import shared_path
 
 FAST = HttpSettings(timeout=10, max_retries=8, backoff_base=0.001, backoff_max=0.01)
 

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.conftest import shared_path
 
 from ptmscope.errors import UsageError
 from ptmscope.papers.listfile import ListFileSource, detect_format, source_id
+from tests.conftest import shared_path
 
 
 def read(path: Path, venue: str | None = None, year: int | None = None) -> tuple[list, ListFileSource]:  # type: ignore[type-arg]

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.analysis import world
 
 from ptmscope.report.build import build_report
 from ptmscope.store import open_store
+from tests.analysis import world
 
 SECTIONS = ["store", "models", "cards", "repositories", "usage", "vulnerabilities", "licenses"]
 

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 import typer
-from tests.analysis import world
 from typer.testing import CliRunner
 
 from ptmscope.cli import browse as browse_cli
 from ptmscope.cli import main as cli_main
 from ptmscope.errors import UsageError
 from ptmscope.store import open_store
+from tests.analysis import world
 
 
 @contextmanager

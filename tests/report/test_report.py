@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import typer
-from tests.analysis import world
 from typer.testing import CliRunner
 
 from ptmscope.analysis import usage
@@ -19,6 +18,7 @@ from ptmscope.cli import report as report_cli
 from ptmscope.errors import UsageError
 from ptmscope.report.build import FORMATS, build_report, collect, parse_formats, write_report
 from ptmscope.store import Store, open_store
+from tests.analysis import world
 
 SECTIONS = ["store", "models", "cards", "repositories", "usage", "vulnerabilities", "licenses"]
 TABLES = {"stage_runs", "mloss_table5_coverage", "peatmoss_fig8_domains", "peatmoss_fig10_models_over_time",

@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from tests.scan.gitrepos import Link, commit, git
 
 from ptmscope.scan.blobs import (
     SYMLINK,
@@ -20,6 +19,7 @@ from ptmscope.scan.blobs import (
     materialise_blob,
     walk_tree,
 )
+from tests.scan.gitrepos import Link, commit, git
 
 ODD = "caf\udce9.py"  # the byte 0xE9 alone: not UTF-8
 

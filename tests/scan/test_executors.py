@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from tests.scan.gitrepos import available_scanners, fork_family, register
 
 from ptmscope.config import Settings
 from ptmscope.runtime.executors import DaskExecutor, Executor, LocalExecutor
 from ptmscope.scan.interface import ScanOutcome
 from ptmscope.scan.run import scan_all, stored_outcome
 from ptmscope.store import open_store, schema
+from tests.scan.gitrepos import available_scanners, fork_family, register
 
 
 @pytest.mark.parametrize("make", [lambda: LocalExecutor(2), lambda: DaskExecutor("local", workers=1,

@@ -10,12 +10,12 @@ from urllib.parse import quote
 
 import jsonschema
 import pytest
-from tests.conftest import shared_path
-from tests.scan.gitrepos import Link, available_scanners, write
 
 from ptmscope.scan.interface import ScanOutcome
 from ptmscope.scan.report import to_sarif
 from ptmscope.scan.run import ScannerKey, scan_path
+from tests.conftest import shared_path
+from tests.scan.gitrepos import Link, available_scanners, write
 
 pytestmark = pytest.mark.shared
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert
-from tests.scan.gitrepos import Link, fork_family, register, write
 
 from ptmscope.analysis.vulns import NONE, TOTAL, vuln_table
 from ptmscope.cli import main as cli_main
 from ptmscope.store import Store, open_store, schema
+from tests.scan.gitrepos import Link, fork_family, register, write
 
 CONTRACT = ("scanner", "rule_id", "category", "vuln_type", "severity", "cwe", "path", "line", "message")
 

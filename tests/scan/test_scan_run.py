@@ -13,6 +13,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
+
+from ptmscope.config import Settings
+from ptmscope.scan.bandit import BanditScanner
+from ptmscope.scan.blobs import SYMLINK, file_blob_id
+from ptmscope.scan.interface import Finding, Scanner, ScanOutcome, ScanTarget
+from ptmscope.scan.run import Batch, BlobItem, plan_batches, scan_all, scan_batch, scan_path, stored_outcome
+from ptmscope.store import Store, open_store, schema
 from tests.scan.gitrepos import (
     Link,
     Repo,
@@ -21,13 +28,6 @@ from tests.scan.gitrepos import (
     fork_family,
     register,
 )
-
-from ptmscope.config import Settings
-from ptmscope.scan.bandit import BanditScanner
-from ptmscope.scan.blobs import SYMLINK, file_blob_id
-from ptmscope.scan.interface import Finding, Scanner, ScanOutcome, ScanTarget
-from ptmscope.scan.run import Batch, BlobItem, plan_batches, scan_all, scan_batch, scan_path, stored_outcome
-from ptmscope.store import Store, open_store, schema
 
 FORKS = 8
 ODD = "caf\udce9.py"

@@ -12,10 +12,10 @@ import pytest
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, RevisionNotFoundError
 from huggingface_hub.hf_api import RepoFile, RepoFolder
-from tests.snapshot.modelbytes import benign_pickle, call_pickle, hub_scan, safetensors
 
 from ptmscope.replay import HubCorpus, HuggingFaceApp, ReplayServer
 from ptmscope.replay.huggingface import is_lfs
+from tests.snapshot.modelbytes import benign_pickle, call_pickle, hub_scan, safetensors
 
 SHA = "c" * 40
 FILES = {

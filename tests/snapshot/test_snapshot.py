@@ -13,7 +13,6 @@ import orjson
 import pytest
 import typer
 from sqlalchemy import insert, select
-from tests.snapshot.modelbytes import CAP, ModelRepo, model_repos
 from typer.testing import CliRunner
 
 from ptmscope.cli import snapshot as snapshot_cli
@@ -27,6 +26,7 @@ from ptmscope.store import Store, open_store, schema
 from ptmscope.store.db import utcnow
 from ptmscope.store.models import model_row
 from ptmscope.store.snapshots import verdict_counts
+from tests.snapshot.modelbytes import CAP, ModelRepo, model_repos
 
 FAST = HttpSettings(timeout=10, max_retries=2, backoff_base=0.001, backoff_max=0.01)
 SHA1 = "1" * 40

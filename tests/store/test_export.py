@@ -12,7 +12,6 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import insert, select
-from tests.exports import read_csv, read_parquet
 
 from ptmscope.errors import UsageError
 from ptmscope.hubs.collect import collect_records
@@ -21,6 +20,7 @@ from ptmscope.store import Store, open_store, schema
 from ptmscope.store import export as export_module
 from ptmscope.store.export import MODEL_FIELDS, export_models, iter_models
 from ptmscope.store.models import record_alias, replace_commits, replace_files
+from tests.exports import read_csv, read_parquet
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 CEST = timezone(timedelta(hours=2))

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert
-from tests.exports import read_csv, read_parquet
 
 from ptmscope.hubs.collect import collect_records
 from ptmscope.hubs.interface import ModelRecord
@@ -18,6 +17,7 @@ from ptmscope.link.run import link_all
 from ptmscope.store import Store, open_store, schema
 from ptmscope.store.export import EXPORTS, export_records
 from ptmscope.store.repositories import record_alias
+from tests.exports import read_csv, read_parquet
 
 MODEL = ModelRecord(hub="huggingface", model_id="acme/alpha", author="acme", sha="a1",
                     card_text="Code: https://github.com/Acme-Lab/Alpha-Train, \"quoted\", and more\n"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import Settings
+from ..runtime.executors import Executor
 from ..store import Store
 from ..store.clones import CloneTarget, add_pending, record_clone, select_targets
 from ..store.db import utcnow
@@ -94,6 +95,22 @@ def _clone_one(target: CloneTarget, settings: Settings, depth: int, limits: Clon
                         on_disk=dest is not None and has_clone(dest))
 
 
+@dataclass(frozen=True)
+class CloneTask:
+    """One repository to clone on an executor's worker (plain values: it may travel to a Dask worker,
+    which needs the data directory on a filesystem it shares with the driver)."""
+
+    target: CloneTarget
+    settings: Settings
+    depth: int
+    limits: CloneLimits
+    force: bool
+
+
+def clone_task(task: CloneTask) -> tuple[CloneTarget, _Outcome]:
+    return task.target, _clone_one(task.target, task.settings, task.depth, task.limits, task.force)
+
+
 def _record(store: Store, settings: Settings, run_id: int, target: CloneTarget, outcome: _Outcome,
             summary: CloneSummary) -> None:
     if outcome.action == "unchanged":
@@ -130,7 +147,7 @@ def _record(store: Store, settings: Settings, run_id: int, target: CloneTarget, 
 
 def clone_all(store: Store, settings: Settings, *, names: Sequence[tuple[str, str]] | None = None, depth: int = 1,
               workers: int = 4, limits: CloneLimits | None = None, force: bool = False,
-              progress: Progress | None = None) -> CloneSummary:
+              progress: Progress | None = None, executor: Executor | None = None) -> CloneSummary:
     """Clone or update the named ``(owner, name)`` repositories (added as pending when the store has
     not heard of them), or every repository with status ok or pending. ``force`` clones afresh even
     when nothing changed upstream."""
@@ -149,6 +166,16 @@ def clone_all(store: Store, settings: Settings, *, names: Sequence[tuple[str, st
         _record(store, settings, run_id, pending.pop(future), future.result(), summary)
         if progress:
             progress(1)
+
+    if executor is not None:
+        # Spread over the executor's workers (a Dask cluster); the driver alone records the outcomes.
+        with store.recording(run_id, summary.counts):
+            tasks = (CloneTask(target, settings, depth, limits, force) for target in targets)
+            for target, outcome in executor.map(clone_task, tasks):
+                _record(store, settings, run_id, target, outcome, summary)
+                if progress:
+                    progress(1)
+        return summary
 
     pending: dict[Future[_Outcome], CloneTarget] = {}
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clone")

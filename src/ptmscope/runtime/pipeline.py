@@ -226,8 +226,10 @@ class Pipeline:
         p = self.plan.clone
         limits = CloneLimits(max_bytes=parse_size(p.max_size, "clone.max_size"), max_files=p.max_files,
                              max_file_bytes=parse_size(p.max_file_size, "clone.max_file_size"))
+        # git is I/O-bound: threads here, the cluster's workers when there is one.
         yield clone_all(self.store, self.settings, workers=p.workers, limits=limits,
-                        progress=self.progress("cloning", None))
+                        progress=self.progress("cloning", None),
+                        executor=self.executor if self.plan.runtime.dask else None)
 
     def _run_snapshot(self) -> Iterator[_Summary]:
         from ..cli.clone import parse_size
