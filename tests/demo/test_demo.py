@@ -95,5 +95,9 @@ def test_demo_runs_offline_and_writes_its_outputs(tmp_path: Path) -> None:
                                "join model_file_verdict v on v.sha256 = s.sha256 "
                                "where v.scanner = 'modelfiles' and s.path = 'pytorch_model.bin'"))
     assert verdicts["demo-org/sst2-pickled"] == "dangerous" and verdicts["meta-llama/Llama-2-7b-chat-hf"] == "clean"
+    # The model code a trust_remote_code call would run was snapshotted and scanned.
+    exposure = json.loads((out / "report" / "tables" / "remote_code_exposure.json").read_text())["rows"]
+    custom = next(row for row in exposure if row["model"] == "demo-org/custom-arch")
+    assert (custom["code"], custom["outcome"], custom["flagged"]) == ("modeling_custom.py", "dangerous", False)
     assert f"Report: {out / 'report' / 'report.html'}" in text
     assert str(out) in text

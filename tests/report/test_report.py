@@ -25,7 +25,7 @@ TABLES = {"stage_runs", "mloss_table5_coverage", "peatmoss_fig8_domains", "peatm
           "peatmoss_fig7_card_fields", "peatmoss_fig11_median_parameters", "repositories_per_perspective",
           "links_per_kind", "peatmoss_fig9_downstream", "most_loaded_models", "usage_pinning_by_library",
           "unpinned_usage", "mloss_table6_vulns", "scanner_findings_per_type", "exposed_models",
-          "mloss_table4_scanners", "peatmoss_fig12_license_flows", "license_rules"}
+          "mloss_table4_scanners", "peatmoss_fig12_license_flows", "license_rules", "remote_code_exposure"}
 # Namespace names inside inline SVG: identifiers, never fetched.
 XML_NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 
@@ -84,6 +84,10 @@ def test_tables_carry_the_analysis_answers(built: Path) -> None:
     unpinned = json.loads((built / "tables" / "unpinned_usage.json").read_text())["rows"]
     assert unpinned[0]["model"] == "org/bert" and unpinned[0]["locations"] == ["bob/app2:main.py:5",
                                                                               "alice/app1:main.py:3"]
+    # The two trust_remote_code call sites; neither model was snapshotted, so no code is known yet.
+    remote = json.loads((built / "tables" / "remote_code_exposure.json").read_text())["rows"]
+    assert sorted((r["repository"], r["model"], r["flagged"], r["code"]) for r in remote) == [
+        ("alice/app1", "org/llama", False, "not snapshotted"), ("bob/app2", "org/bert", True, "not snapshotted")]
     with (built / "tables" / "unpinned_usage.csv").open(newline="") as fh:
         first = next(csv.DictReader(fh))
     assert first["locations"] == "bob/app2:main.py:5; alice/app1:main.py:3" and first["in_store"] == "true"

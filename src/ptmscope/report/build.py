@@ -30,6 +30,7 @@ from ..analysis.repositories import repository_summary
 from ..analysis.scanners import scanner_table
 from ..analysis.vulns import HIGH, VulnTable, vuln_table
 from ..errors import UsageError
+from ..hubs.customcode import remote_code_exposure
 from ..scan.interface import SEVERITIES
 from ..store import Store
 from . import plots
@@ -310,6 +311,19 @@ def _usage_section(store: Store, ov: Overview) -> Section:
         note="An unpinned load fetches whatever the model repository holds at run time; with trust_remote_code=True "
              "that includes code the application runs.")) if unpinned else
         _empty("Every call site with a resolved model pins a revision."))
+    exposure = remote_code_exposure(store)
+    if exposure:
+        section.blocks.append(Block("table", table=Table(
+            "remote_code_exposure", "Call sites with trust_remote_code=True and the model code they would run",
+            [Column("repository", "Repository"), Column("path", "Path"), Column("line", "Line", "int"),
+             Column("model", "Model"), Column("revision", "Revision"), Column("flagged", "Unpinned"),
+             Column("code", "Model code (snapshotted)"), Column("max_severity", "Worst finding in it"),
+             Column("outcome", "Code verdict")],
+            rows_of(exposure, code=lambda e: ", ".join(f.path for f in e.custom_code_files) or
+                    ("not snapshotted" if e.code_commit is None else "none")),
+            note="Loading with trust_remote_code=True runs Python files from the model repository; without a "
+                 "pinned revision it runs whatever they are on the day. Snapshots (`ptmscope snapshot`) scan that "
+                 "code like repository code.")))
     return section
 
 

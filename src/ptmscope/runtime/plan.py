@@ -30,7 +30,8 @@ class HuggingFacePlan(_Section):
     endpoint: str | None = None  # default: $HF_ENDPOINT or https://huggingface.co
     cards: bool = True
     history: bool = False
-    files: bool = True
+    # One request per model: a week of Hub quota at 2M models (docs/scale.md); snapshots list files anyway.
+    files: bool = False
     limit: int | None = Field(None, ge=1)
     author: str | None = None
     # Incremental listing cannot see deletions or download-count changes; every Nth run re-lists all.
