@@ -132,6 +132,9 @@ def test_export_usages(sqlite_url: str, tmp_path: Path) -> None:
     assert by_line[("train.py", 3)]["model_name"] == "bert-base-uncased" and by_line[("train.py", 3)]["matched"]
     assert by_line[("train.py", 6)]["model"] == "nobody/not-stored" and not by_line[("train.py", 6)]["matched"]
     assert by_line[("train.py", 7)]["model"] is None and by_line[("train.py", 7)]["resolved"] is False
+    # A local checkpoint is recognised as such and kept with its path; hub ids are of kind hub.
+    assert (by_line[("train.py", 7)]["kind"], by_line[("train.py", 7)]["local_path"]) == ("local", "./checkpoints/best")
+    assert by_line[("train.py", 6)]["kind"] == "hub" and by_line[("train.py", 6)]["local_path"] is None
     assert {r["repo"] for r in records} == {"acme/App"}
 
 

@@ -297,6 +297,7 @@ USAGE_FIELDS: tuple[tuple[str, str], ...] = (
     ("pinned", "bool"), ("trust_remote_code", "bool"), ("resolved", "bool"),
     ("repo", "str"), ("cell", "int"), ("model_name", "str"), ("model_hub", "str"), ("matched", "bool"),
     ("use_safetensors", "bool"), ("expression", "str"), ("confidence", "float"), ("commit", "str"),
+    ("kind", "str"), ("local_path", "str"),
 )
 
 
@@ -317,7 +318,8 @@ def iter_usages(store: Store) -> Iterator[dict[str, Any]]:
                 "repo": _full_name(row["owner"], row["name"]), "cell": row["cell"], "model_name": row["model_name"],
                 "model_hub": row["hub"], "matched": row["model_id"] is not None,
                 "use_safetensors": row["use_safetensors"], "expression": row["expression"],
-                "confidence": row["confidence"], "commit": row["commit"],
+                "confidence": row["confidence"], "commit": row["commit"], "kind": row["kind"],
+                "local_path": row["local_path"],
             }
 
 

@@ -358,6 +358,8 @@ usage = Table(
     Column("use_safetensors", Boolean),
     Column("confidence", Float),  # 1.0 from the AST; lower for the pattern fallback on unparsable files
     Column("commit", String(64)),  # the repository commit the call site was read at
+    Column("kind", String(16)),  # hub / local (a path, not a hub model) / unknown (not resolved)
+    Column("local_path", Text),  # for kind local: the path the code loads from
 )
 
 # One row per repository analysed by the usage stage: which commit, with which analyzer and signature

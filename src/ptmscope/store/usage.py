@@ -36,6 +36,8 @@ class UsageRow:
     trust_remote_code: bool | None
     use_safetensors: bool | None
     confidence: float
+    kind: str | None = None
+    local_path: str | None = None
 
 
 def analysed(conn: Connection, repo_pks: Sequence[int]) -> dict[int, tuple[str | None, str]]:
@@ -61,7 +63,8 @@ def replace_repository_usage(conn: Connection, repo_pk: int, commit: str | None,
              "call": r.call[:255], "model_name": r.model_name[:512] if r.model_name else None, "model": r.model,
              "expression": r.expression, "resolved": r.resolved, "revision": r.revision[:255] if r.revision else None,
              "pinned": r.pinned, "trust_remote_code": r.trust_remote_code, "use_safetensors": r.use_safetensors,
-             "confidence": r.confidence, "commit": commit} for r in rows])
+             "confidence": r.confidence, "commit": commit, "kind": r.kind, "local_path": r.local_path}
+            for r in rows])
     values: dict[str, Any] = {"commit": commit, "analyzer_version": analyzer_version, "files": files,
                               "call_sites": len(rows),
                               "skipped": [{"path": p, "reason": reason} for p, reason in skipped],

@@ -117,7 +117,8 @@ def _write(store: Store, matcher: ModelMatcher, task: RepoTask, commit: str | No
     for u in report.usages:
         pk = matcher.match(u.hub, u.model) if u.model else None
         rows.append(UsageRow(u.path, u.cell, u.line, u.library, u.call, u.model, pk, u.expression or None, u.resolved,
-                             u.revision, u.pinned, u.trust_remote_code, u.use_safetensors, u.confidence))
+                             u.revision, u.pinned, u.trust_remote_code, u.use_safetensors, u.confidence,
+                             u.kind, u.local_path))
     with store.engine.begin() as conn:
         links = replace_repository_usage(conn, task.pk, commit, rows, analyzer_version=version, files=report.files,
                                          skipped=report.skipped, now=utcnow())
