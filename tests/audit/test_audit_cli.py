@@ -5,9 +5,7 @@ checked against its schema."""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from ptmscope.cli.audit import audit
 from ptmscope.replay import HuggingFaceApp, ReplayServer
 from ptmscope.store import open_store
 from tests.audit.helpers import MIT, SHA, fill_store, hub_corpus, write_project
+from tests.clirun import logging_restored as _logging_restored
 from tests.conftest import _free_port, shared_path
 
 if not any(command.name == "audit" for command in cli_main.app.registered_commands):
@@ -28,15 +27,6 @@ if not any(command.name == "audit" for command in cli_main.app.registered_comman
     cli_main.app.command("audit")(audit)
 
 
-@contextmanager
-def _logging_restored() -> Iterator[None]:
-    root = logging.getLogger()
-    saved = (root.level, list(root.handlers))
-    try:
-        yield
-    finally:
-        root.setLevel(saved[0])
-        root.handlers[:] = saved[1]
 
 
 def run_cli(*argv: str) -> int:

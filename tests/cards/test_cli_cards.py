@@ -4,7 +4,6 @@ store, LLM and review paths end to end."""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ from ptmscope.cli import main as cli_main
 from ptmscope.store import Store, open_store, schema
 from ptmscope.store import cards as store_cards
 from tests.cards.llm_server import FakeLlm, closed_port_url, serve
+from tests.clirun import logging_restored
 
 CARD_A = """---
 license: apache-2.0
@@ -54,13 +54,8 @@ def _app(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     app.callback()(cli_main.root)
     app.add_typer(cards_cli.app, name="cards")
     monkeypatch.setattr(cli_main, "app", app)
-    root = logging.getLogger()
-    saved = (root.level, list(root.handlers))
-    try:
+    with logging_restored():
         yield
-    finally:
-        root.setLevel(saved[0])
-        root.handlers[:] = saved[1]
 
 
 def run(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> int:

@@ -4,7 +4,6 @@ diamonds, cycles, self-links, parents that are not stored)."""
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +18,7 @@ from ptmscope.cli import main as cli_main
 from ptmscope.cli.lineage import lineage as lineage_command
 from ptmscope.store import Store, open_store, schema
 from ptmscope.store.cards import EdgeRow, replace_edges
+from tests.clirun import logging_restored
 
 
 def _edges(model_id: str, tags: list[str] | None = None, card_data: dict[str, Any] | None = None,
@@ -154,13 +154,8 @@ def _cli_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     app.callback()(cli_main.root)
     app.command("lineage")(lineage_command)
     monkeypatch.setattr(cli_main, "app", app)
-    root = logging.getLogger()
-    saved = (root.level, list(root.handlers))
-    try:
+    with logging_restored():
         yield
-    finally:
-        root.setLevel(saved[0])
-        root.handlers[:] = saved[1]
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> int:

@@ -8,7 +8,6 @@ subprocess against a replay server started here.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 import subprocess
@@ -16,7 +15,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import version
@@ -35,6 +33,7 @@ from ptmscope.replay.corpus import synthetic_hub
 from ptmscope.store import Store, open_store
 from ptmscope.store.db import make_engine
 from ptmscope.store.export import MODEL_FIELDS
+from tests.clirun import logging_restored as _logging_restored
 from tests.exports import read_csv, read_parquet
 
 # DESIGN §6: outside checks rely on these names; they may gain company but never change.
@@ -56,23 +55,6 @@ class Result:
     err: str
 
 
-@contextmanager
-def _logging_restored() -> Iterator[None]:
-    # The root callback reconfigures logging for the process (handlers, levels, huggingface_hub's
-    # propagation); in-process runs must not leave that behind for the tests that follow.
-    loggers = {name: obj for name, obj in logging.Logger.manager.loggerDict.items()
-               if isinstance(obj, logging.Logger)}
-    loggers[""] = logging.getLogger()
-    saved = {name: (lg.level, list(lg.handlers), lg.propagate, lg.disabled) for name, lg in loggers.items()}
-    try:
-        yield
-    finally:
-        for name, (level, handlers, propagate, disabled) in saved.items():
-            lg = loggers[name]
-            lg.setLevel(level)
-            lg.handlers[:] = handlers
-            lg.propagate = propagate
-            lg.disabled = disabled
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ and ready-made queries, and the errors for stores it cannot open."""
 from __future__ import annotations
 
 import json
-import logging
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +21,7 @@ from ptmscope.cli import main as cli_main
 from ptmscope.errors import UsageError
 from ptmscope.store import open_store
 from tests.analysis import world
-
-
-@contextmanager
-def _logging_restored() -> Iterator[None]:
-    # The root callback reconfigures logging for the whole process; put it back for the tests that follow.
-    root = logging.getLogger()
-    saved = (root.level, list(root.handlers))
-    try:
-        yield
-    finally:
-        root.setLevel(saved[0])
-        root.handlers[:] = saved[1]
+from tests.clirun import logging_restored as _logging_restored
 
 
 def run_cli(argv: list[str]) -> int:

@@ -4,9 +4,6 @@ codes (0 ok, 1 findings at or above --fail-on, 2 usage errors), and Table 6 on a
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,30 +12,14 @@ import pytest
 from sqlalchemy import insert
 
 from ptmscope.analysis.vulns import NONE, TOTAL, vuln_table
-from ptmscope.cli import main as cli_main
 from ptmscope.store import Store, open_store, schema
+from tests.clirun import run_cli
 from tests.scan.gitrepos import Link, fork_family, register, write
 
 CONTRACT = ("scanner", "rule_id", "category", "vuln_type", "severity", "cwe", "path", "line", "message")
 
 
 
-@contextmanager
-def _logging_restored() -> Iterator[None]:
-    # The root callback reconfigures logging for the whole process; put it back for the tests that follow.
-    root = logging.getLogger()
-    saved = (root.level, list(root.handlers))
-    try:
-        yield
-    finally:
-        root.setLevel(saved[0])
-        root.handlers[:] = saved[1]
-
-
-def run_cli(argv: list[str]) -> int:
-    with _logging_restored(), pytest.raises(SystemExit) as exit_:
-        cli_main.main(["--quiet", *argv])
-    return int(exit_.value.code or 0)
 
 
 @pytest.fixture(autouse=True)
