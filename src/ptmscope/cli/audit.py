@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from enum import StrEnum
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from ..runtime.executors import LocalExecutor
 from ..scan.run import SCANNERS, make_scanners
 from ..store import Store
 from .context import AppState, state
+from .output import Severity, scanner_names, write_output
 
 
 class Format(StrEnum):
@@ -22,20 +22,6 @@ class Format(StrEnum):
     json = "json"
     sarif = "sarif"
     cyclonedx = "cyclonedx"
-
-
-class Severity(StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
-def _scanner_names(text: str) -> list[str]:
-    names = list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
-    if not names:
-        raise UsageError(f"--scanners: name at least one of {', '.join(SCANNERS)}")
-    return names
 
 
 def _store(app_state: AppState) -> Store | None:
@@ -47,17 +33,6 @@ def _store(app_state: AppState) -> Store | None:
         if database and not Path(database).exists():
             return None
     return app_state.store()
-
-
-def _write(data: bytes, out: Path | None) -> None:
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        try:
-            out.write_bytes(data)
-        except OSError as exc:
-            raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
 
 
 def audit(
@@ -86,7 +61,7 @@ def audit(
         raise UsageError(f"no such directory: {path}")
     if not path.is_dir():
         raise UsageError(f"not a directory: {path}")
-    chosen = [] if no_scan else make_scanners(_scanner_names(scanners))
+    chosen = [] if no_scan else make_scanners(scanner_names(scanners, list(SCANNERS)))
     app_state = state(ctx)
     store = _store(app_state)
     hub = None if offline else HubLookup(app_state.settings)
@@ -99,14 +74,14 @@ def audit(
     if store is None:
         result.notes.append("no store: models were looked up on the hub only")
     if fmt is Format.json:
-        _write(to_json(result), out)
+        write_output(to_json(result), out)
     elif fmt is Format.sarif:
-        _write(to_sarif(result), out)
+        write_output(to_sarif(result), out)
     elif fmt is Format.cyclonedx:
-        _write(to_cyclonedx(result), out)
+        write_output(to_cyclonedx(result), out)
     else:
         width = 100 if out is not None else max(100, shutil.get_terminal_size((100, 24)).columns)
-        _write(to_table(result, width=width).encode(), out)
+        write_output(to_table(result, width=width).encode(), out)
     if out is not None or fmt is not Format.table:
         typer.echo(summary_line(result), err=True)
     if result.breaches(fail_on.value if fail_on is not None else None):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from enum import StrEnum
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from ..scan.interface import SEVERITIES
 from ..scan.report import counts, rank, summary_line, to_json, to_sarif, to_table
 from ..scan.run import SCANNERS, ScannerKey, make_scanners, scan_all, scan_path, severity_counts
 from .context import state
+from .output import Severity, scanner_names, write_output
 
 
 class Format(StrEnum):
@@ -28,30 +28,8 @@ class Format(StrEnum):
     sarif = "sarif"
 
 
-class Severity(StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
-def _scanner_names(text: str) -> list[str]:
-    names = list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
-    if not names:
-        raise UsageError(f"--scanners: name at least one of {', '.join(SCANNERS)}")
-    return names
-
-
 def _executor(dask: str | None, workers: int | None) -> Executor:
     return DaskExecutor(dask, workers=workers) if dask else LocalExecutor(workers)
-
-
-def _write(data: bytes, out: Path | None) -> None:
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        out.write_bytes(data)
 
 
 def _breaches(by_severity: dict[str, int], fail_on: Severity | None) -> bool:
@@ -81,19 +59,19 @@ def scan(
         raise UsageError(f"not a directory: {path}")
     if all_ and fmt is Format.sarif:
         raise UsageError("--format sarif reports a scan of a directory: use it with PATH")
-    chosen = make_scanners(_scanner_names(scanners))
+    chosen = make_scanners(scanner_names(scanners, list(SCANNERS)))
     app_state = state(ctx)
     with _executor(dask, workers) as executor:
         if path is not None:
             outcome = scan_path(path, chosen, executor=executor)
             if fmt is Format.json:
-                _write(to_json(outcome), out)
+                write_output(to_json(outcome), out)
             elif fmt is Format.sarif:
                 tools = [(key.name, key.version) for key in map(ScannerKey.of, chosen)]
-                _write(to_sarif(outcome, path, tools), out)
+                write_output(to_sarif(outcome, path, tools), out)
             else:
                 width = 200 if out is not None else shutil.get_terminal_size((160, 24)).columns
-                _write(to_table(outcome, width=width).encode(), out)
+                write_output(to_table(outcome, width=width).encode(), out)
                 if out is not None:
                     typer.echo(summary_line(outcome), err=True)
             by_severity = counts(outcome)
@@ -105,9 +83,9 @@ def scan(
             if fmt is Format.json:
                 document = {"run_id": summary.run_id, **summary.counts(), "severities": by_severity,
                             "problems": [{"repository": n, "reason": r} for n, r in summary.problems]}
-                _write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n", out)
+                write_output(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n", out)
             else:
-                _write((summary.line() + "\n").encode(), out)
+                write_output((summary.line() + "\n").encode(), out)
                 for name, reason in summary.problems:
                     typer.echo(f"  failed {name}: {reason}", err=True)
     if _breaches(by_severity, fail_on):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from enum import StrEnum
 from pathlib import Path
 
@@ -19,22 +18,12 @@ from ..runtime.progress import progress_bar
 from ..usage.analyzer import UsageReport, analyze_file, analyze_path, settle_results
 from ..usage.run import summary_document, usage_all
 from .context import state
+from .output import write_output
 
 
 class Format(StrEnum):
     table = "table"
     json = "json"
-
-
-def _write(data: bytes, out: Path | None) -> None:
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        try:
-            out.write_bytes(data)
-        except OSError as exc:
-            raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
 
 
 def _table(report: UsageReport, width: int) -> str:
@@ -91,17 +80,17 @@ def usage(
             else:
                 raise UsageError(f"no such directory: {path}")
             if fmt is Format.json:
-                _write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2) + b"\n", out)
+                write_output(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2) + b"\n", out)
             else:
                 width = 200 if out is not None else shutil.get_terminal_size((160, 24)).columns
-                _write(_table(report, width).encode(), out)
+                write_output(_table(report, width).encode(), out)
             return
         store = app_state.store()
         with progress_bar("Reading repositories", enabled=not app_state.quiet) as advance:
             summary = usage_all(store, app_state.settings, executor, advance, force=force)
     if fmt is Format.json:
-        _write(orjson.dumps(summary_document(summary), option=orjson.OPT_INDENT_2) + b"\n", out)
+        write_output(orjson.dumps(summary_document(summary), option=orjson.OPT_INDENT_2) + b"\n", out)
     else:
-        _write((summary.line() + "\n").encode(), out)
+        write_output((summary.line() + "\n").encode(), out)
         for name, reason in summary.problems:
             typer.echo(f"  failed {name}: {reason}", err=True)
