@@ -17,6 +17,7 @@ from ptmscope.report.audit import (
     BaseLink,
     CallSite,
     Compat,
+    FileVerdict,
     HubLookup,
     ModelAudit,
     ModelFacts,
@@ -151,6 +152,21 @@ def test_assess_one_cause_per_issue(tmp_path: Path) -> None:
     result.issues = issues
     assert result.worst() == "critical"
     assert result.breaches("critical") and result.breaches("low") and not result.breaches(None)
+
+
+def test_one_issue_per_flagged_file_whatever_the_number_of_scanners(tmp_path: Path) -> None:
+    facts = ModelFacts("store", "exact", "a/evil", license="MIT", pickle_only=False,
+                       verdicts=[FileVerdict("pytorch_model.bin", "modelfiles", "dangerous", "os.system"),
+                                 FileVerdict("pytorch_model.bin", "picklescan", "dangerous", "posix.system"),
+                                 FileVerdict("extra.pkl", "modelfiles", "suspicious", None)])
+    result = AuditResult(tmp_path, AppLicense("MIT", "LICENSE"), [
+        ModelAudit("a/evil", [_site("a/evil", 1, revision=SHA, pinned=True)], facts, "store",
+                   compatibility=Compat("compatible", "mit-mit", ""))])
+    flagged = [i for i in assess(result) if i.rule == "AUD007"]
+    assert sorted((i.severity, i.message.split(" is ")[0]) for i in flagged) == [
+        ("critical", "a/evil: pytorch_model.bin"), ("high", "a/evil: extra.pkl")]
+    assert "modelfiles: dangerous (os.system); picklescan: dangerous (posix.system)" in flagged[0].message + \
+        flagged[1].message
 
 
 def test_assess_mitigations_and_missing_license(tmp_path: Path) -> None:

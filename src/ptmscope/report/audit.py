@@ -816,11 +816,15 @@ def _model_issues(entry: ModelAudit, app: AppLicense) -> list[Issue]:
         formats = ", ".join(facts.weight_formats) or "pickle"
         issues.append(Issue("AUD003", "high", f"{model} has weights only as {formats} (no safetensors): loading "
                             "unpickles them", model, **at))
+    # One issue per file, however many scanners agree on it: the worst outcome, every scanner named.
+    by_path: dict[str, list[FileVerdict]] = {}
     for verdict in facts.verdicts:
-        severity = "critical" if verdict.outcome == "dangerous" else "high"
-        detail = f" ({verdict.details})" if verdict.details else ""
-        issues.append(Issue("AUD007", severity, f"{model}: {verdict.path} is {verdict.outcome} according to "
-                            f"{verdict.scanner}{detail}", model, **at))
+        by_path.setdefault(verdict.path, []).append(verdict)
+    for path, verdicts in by_path.items():
+        worst = "dangerous" if any(v.outcome == "dangerous" for v in verdicts) else verdicts[0].outcome
+        said = "; ".join(f"{v.scanner}: {v.outcome}" + (f" ({v.details})" if v.details else "") for v in verdicts)
+        issues.append(Issue("AUD007", "critical" if worst == "dangerous" else "high",
+                            f"{model}: {path} is {worst} ({said})", model, **at))
     for flag in facts.hub_flags:
         severity = "high" if flag.level in ("unsafe", "dangerous", "malicious") else "medium"
         issues.append(Issue("AUD010", severity, f"{model}: the hub's scan marks {flag.path} as {flag.level}",
