@@ -318,3 +318,13 @@ def test_catalogue_summary_and_validation() -> None:
         load_catalogue('[[signature]]\nlibrary = "x"\n')
     with pytest.raises(ValueError, match="model_from"):
         load_catalogue('[[signature]]\nlibrary = "x"\ncalls = ["x.y"]\nmodel_from = "nope"\n')
+
+
+def test_a_library_that_checks_its_own_hashes_pins_without_a_revision(tmp_path: Path) -> None:
+    (tmp_path / "asr.py").write_text('import whisper\nfrom transformers import AutoModel\n'
+                                     'm = whisper.load_model("base.en")\n'
+                                     'h = AutoModel.from_pretrained("openai/whisper-base.en")\n', encoding="utf-8")
+    by_line = {u.line: u for u in analyze_path(tmp_path).usages}
+    assert (by_line[3].model, by_line[3].pinned, by_line[3].pinned_to_commit, by_line[3].revision) == (
+        "openai/whisper-base.en", True, True, None)
+    assert (by_line[4].pinned, by_line[4].pinned_to_commit) == (False, False)

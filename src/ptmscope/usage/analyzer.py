@@ -65,7 +65,8 @@ class Usage:
     ``model`` is the hub id when the argument resolved statically to one; null otherwise (``resolved``
     false), including for local paths (``kind`` "local", the path in ``local_path``). ``kind`` is "hub",
     "local" or "unknown" (unresolved). ``pinned``: a revision other than main/master is given (null when a
-    revision is passed but could not be resolved); a commit sha (``pinned_to_commit``) is the only pin that
+    revision is passed but could not be resolved); a commit sha (``pinned_to_commit``; also set where the
+    library checks a hash it ships, ``pinned_by = "checksum"`` in the catalogue) is the only pin that
     cannot move, since branches and tags can. ``trust_remote_code`` is false when not passed (the
     libraries' default) and null when passed an unresolvable value; ``use_safetensors`` is null unless
     passed a constant. In a notebook ``cell`` is the index in its ``cells`` array (all cell types counted)
@@ -424,7 +425,10 @@ def _usages(site: CallSite, cell: int | None, path: str, sig: Signature, resolve
                     kind = "hub"
                     model = sig.id_template.format(text) if sig.id_template and "/" not in text else text
         pinned: bool | None
-        if revision_value is None and rev is None:
+        fixed = bool(rev and _SHA.fullmatch(rev))
+        if sig.pinned_by == "checksum" and kind == "hub":
+            pinned = fixed = True  # the library checks the content against its own hash
+        elif revision_value is None and rev is None:
             pinned = False
         elif rev is None:
             pinned = None  # a revision is passed, but not one we could read
@@ -432,7 +436,7 @@ def _usages(site: CallSite, cell: int | None, path: str, sig: Signature, resolve
             pinned = rev.lower() not in _UNPINNED
         out.append(Usage(
             model=model, library=sig.library, call=site.call, path=path, line=site.line, cell=cell, revision=rev,
-            pinned=pinned, pinned_to_commit=bool(rev and _SHA.fullmatch(rev)), trust_remote_code=trust,
+            pinned=pinned, pinned_to_commit=fixed, trust_remote_code=trust,
             use_safetensors=safetensors, resolved=model is not None, expression=site.expression,
             confidence=site.confidence, kind=kind, hub=sig.hub, local_path=local))
     return out

@@ -52,6 +52,9 @@ class Signature:
     root_pattern: re.Pattern[str] | None
     reference: tuple[str, ...]
     requires_text: str | None = None
+    # "checksum": the library checks each named model against a hash it ships (openai-whisper), so the
+    # weights cannot change under the caller whatever revision is (not) given.
+    pinned_by: str | None = None
 
     def requirements(self) -> tuple[ArgSpec, ...]:
         if self.requires is None:
@@ -110,6 +113,7 @@ def _signature(entry: dict[str, Any]) -> Signature:
         roots=_strs(entry.get("roots"), "roots"),
         root_pattern=re.compile(root_pattern) if root_pattern else None,
         reference=_strs(entry.get("reference"), "reference"), requires_text=entry.get("requires_text"),
+        pinned_by=entry.get("pinned_by"),
     )
 
 
