@@ -328,3 +328,22 @@ def test_a_library_that_checks_its_own_hashes_pins_without_a_revision(tmp_path: 
     assert (by_line[3].model, by_line[3].pinned, by_line[3].pinned_to_commit, by_line[3].revision) == (
         "openai/whisper-base.en", True, True, None)
     assert (by_line[4].pinned, by_line[4].pinned_to_commit) == (False, False)
+
+
+def test_a_parameter_checked_against_literals_takes_those_values(tmp_path: Path) -> None:
+    (tmp_path / "model.py").write_text(
+        "from transformers import GPT2LMHeadModel\n\n"
+        "class GPT:\n"
+        "    @classmethod\n"
+        "    def from_pretrained(cls, model_type):\n"
+        "        assert model_type in {'gpt2', 'gpt2-medium'}\n"
+        "        return GPT2LMHeadModel.from_pretrained(model_type)\n\n"
+        "def load(name):\n"
+        "    if name not in ('distilgpt2',):\n"
+        "        raise ValueError(name)\n"
+        "    return GPT2LMHeadModel.from_pretrained(name)\n\n"
+        "def free(name):\n"
+        "    assert name, 'a truthiness check restricts nothing'\n"
+        "    return GPT2LMHeadModel.from_pretrained(name)\n", encoding="utf-8")
+    found = sorted((u.line, u.model) for u in analyze_path(tmp_path).usages)
+    assert found == [(7, "gpt2"), (7, "gpt2-medium"), (12, "distilgpt2"), (16, None)]

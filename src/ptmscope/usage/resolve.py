@@ -108,6 +108,9 @@ class Scope:
     assigns: dict[str, list[Binding]] = field(default_factory=dict)
     params: dict[str, ast.expr | None] = field(default_factory=dict)
     reads: dict[str, ast.expr] = field(default_factory=dict)  # NAME.read(path): configparser
+    # A parameter the function checks against literals (`assert p in {...}`, `if p not in (...): raise`):
+    # those literals are the values it can hold, where no caller says which.
+    allowed: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +228,7 @@ class ModuleAnalyzer:
         if scope.kind == "class" and positional:
             inner.cls = self.classes.get(scope.name)
             inner.self_name = positional[0].arg
+        inner.allowed = _allowed_values(node.body, inner.params)
         self._visit_all(node.body, inner)
 
     def _lambda(self, node: ast.Lambda, scope: Scope) -> None:
@@ -514,6 +518,11 @@ class ModuleAnalyzer:
         options: list[Value] = []
         for v in values:
             options.extend(v.options if isinstance(v, Choice) else (v,))
+        allowed = function.allowed.get(name)
+        if allowed and (not options or any(isinstance(o, Unknown) for o in options)):
+            # What callers pass is not known here, but the function admits only these.
+            known: list[Value] = [o for o in options if not isinstance(o, Unknown)]
+            options = known + [Const(v) for v in allowed]
         unique = tuple(dict.fromkeys(options))
         result: Value = Unknown(name) if not unique else unique[0] if len(unique) == 1 else Choice(unique)
         self._param_memo[key] = result
@@ -536,7 +545,9 @@ class ModuleAnalyzer:
         if function.cls is not None:
             owners = [info for info in self.classes.values() if function.name in info.scope.assigns]
             if len(owners) == 1:
-                return [(c, s) for c, s in calls if isinstance(c.func, ast.Attribute)]
+                # A method called on an imported name is that library's method, not this class's.
+                return [(c, s) for c, s in calls if isinstance(c.func, ast.Attribute)
+                        and not (isinstance(c.func.value, ast.Name) and c.func.value.id in self.imports)]
         return []
 
     def _bound(self, name: str, binding: Binding, owner: Scope, d: int) -> Value:
@@ -906,3 +917,31 @@ def attribute(value: Value, attr: str) -> Value:
             return ImportRef(value.module, attr, value.level, value.origin)
         return ImportRef(value.module, value.name, value.level, value.origin, (*value.attrs, f".{attr}"))
     return Unknown(attr)
+
+
+def _literal_strings(node: ast.expr) -> tuple[str, ...] | None:
+    if isinstance(node, ast.Set | ast.List | ast.Tuple) and node.elts and all(
+            isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+        return tuple(e.value for e in node.elts)  # type: ignore[attr-defined]
+    return None
+
+
+def _allowed_values(body: list[ast.stmt], params: dict[str, ast.expr | None]) -> dict[str, tuple[str, ...]]:
+    """Parameters a function's first statements restrict to string literals: ``assert p in {...}``, or
+    ``if p not in {...}: raise ...``."""
+    found: dict[str, tuple[str, ...]] = {}
+    for statement in body[:8]:
+        test, negated = None, False
+        if isinstance(statement, ast.Assert):
+            test = statement.test
+        elif (isinstance(statement, ast.If) and not statement.orelse and statement.body
+              and isinstance(statement.body[-1], ast.Raise)):
+            test, negated = statement.test, True
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.left, ast.Name)
+                and test.left.id in params):
+            continue
+        expected = ast.NotIn if negated else ast.In
+        values = _literal_strings(test.comparators[0])
+        if isinstance(test.ops[0], expected) and values:
+            found[test.left.id] = values
+    return found
