@@ -14,9 +14,11 @@ Nothing in a card is executed: Python dict literals in hyper-parameter dumps are
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ..link.urls import find as find_github
@@ -48,10 +50,20 @@ PLACEHOLDER = re.compile(
 _TEMPLATE_HINT = re.compile(r"\[more information needed\]|more information needed|\{\{.*?\}\}", re.IGNORECASE)
 
 
+def _rules_digest() -> str:
+    """What the extraction depends on: the code of these modules. Stored with each card's extraction, so
+    changed rules re-extract stored cards on the next run, with or without a release."""
+    digest = hashlib.sha256()
+    for module in ("extract", "frontmatter", "sections", "normalize"):
+        digest.update(Path(__file__).with_name(f"{module}.py").read_bytes())
+    return digest.hexdigest()[:12]
+
+
 class DeterministicExtractor:
     """Reads YAML metadata, API tags and markdown structure; no network, no model."""
 
     name = "rules"
+    version = _rules_digest()
 
     def extract(self, text: str, *, model_id: str | None = None, api_tags: list[str] | None = None) -> Extraction:
         return extract_card(text, model_id=model_id, api_tags=api_tags)
