@@ -14,6 +14,7 @@ Nothing in a card is executed: Python dict literals in hyper-parameter dumps are
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import re
@@ -50,6 +51,7 @@ PLACEHOLDER = re.compile(
 _TEMPLATE_HINT = re.compile(r"\[more information needed\]|more information needed|\{\{.*?\}\}", re.IGNORECASE)
 
 
+@functools.cache
 def _rules_digest() -> str:
     """What the extraction depends on: the code of these modules. Stored with each card's extraction, so
     changed rules re-extract stored cards on the next run, with or without a release."""
@@ -63,7 +65,10 @@ class DeterministicExtractor:
     """Reads YAML metadata, API tags and markdown structure; no network, no model."""
 
     name = "rules"
-    version = _rules_digest()
+
+    @property
+    def version(self) -> str:
+        return _rules_digest()
 
     def extract(self, text: str, *, model_id: str | None = None, api_tags: list[str] | None = None) -> Extraction:
         return extract_card(text, model_id=model_id, api_tags=api_tags)
