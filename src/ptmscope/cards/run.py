@@ -25,7 +25,6 @@ from sqlalchemy import Connection, select
 
 from .. import __version__
 from ..config import Settings
-from ..errors import UsageError
 from ..runtime.executors import Executor
 from ..store import Store, schema
 from ..store import cards as store_cards
@@ -196,10 +195,7 @@ def extract_all(store: Store, settings: Settings, *, llm: LlmSettings | None = N
     the deterministic extractor left empty or uncertain are asked of the LLM; an endpoint that cannot
     be used is reported once and the run goes on without it. ``advance(n)`` hears of models done."""
     if extractor is None:
-        try:
-            extractor = load_extractor(DEFAULT_EXTRACTOR)
-        except ImportError as exc:
-            raise UsageError(f"the deterministic card extractor is not available: {exc}") from exc
+        extractor = load_extractor(DEFAULT_EXTRACTOR)
     spec = extractor_spec(extractor)
     base_version = extractor_version(extractor)
     own_llm = llm_extractor is None and llm is not None

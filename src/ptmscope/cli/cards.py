@@ -51,10 +51,8 @@ def _llm(env: Mapping[str, str], enabled: bool, url: str | None, model: str | No
 
 
 def _deterministic() -> CardExtractor:
-    try:
-        from ..cards.extract import DeterministicExtractor
-    except ImportError as exc:  # pragma: no cover - only while the extractor is missing from a checkout
-        raise UsageError(f"the deterministic card extractor is not available: {exc}") from exc
+    from ..cards.extract import DeterministicExtractor
+
     return DeterministicExtractor()
 
 
