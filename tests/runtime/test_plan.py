@@ -8,18 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ptmscope.cli.main import main as cli_main
 from ptmscope.errors import UsageError
 from ptmscope.runtime.plan import STAGES, RunPlan, load_plan
 from ptmscope.store import open_store, schema
-
-
-def main(argv: list[str]) -> int:
-    try:
-        cli_main(argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
-    raise AssertionError("main() returned instead of exiting with a status")
+from tests.clirun import run_cli
 
 
 def test_no_file_means_every_default_stage() -> None:
@@ -56,22 +48,22 @@ def test_mistakes_name_the_key(tmp_path: Path, text: str, message: str) -> None:
 
 
 def test_cli_errors_are_one_line_with_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--data-dir", str(tmp_path), "run", "--config", str(tmp_path / "missing.toml")]) == 2
+    assert run_cli(["--data-dir", str(tmp_path), "run", "--config", str(tmp_path / "missing.toml")]) == 2
     assert "config file not found" in capsys.readouterr().err
-    assert main(["--data-dir", str(tmp_path), "run", "--only", "hubs"]) == 2
+    assert run_cli(["--data-dir", str(tmp_path), "run", "--only", "hubs"]) == 2
     assert "unknown stages hubs" in capsys.readouterr().err
 
 
 def test_check_prints_the_plan_without_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--data-dir", str(tmp_path), "run", "--check"]) == 0
+    assert run_cli(["--data-dir", str(tmp_path), "run", "--check"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["snapshot"]["enabled"] is False
     assert not (tmp_path / "ptmscope.db").exists()
 
 
 def test_a_run_is_recorded_with_stage_runs_and_versions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--quiet", "--data-dir", str(tmp_path), "run", "--only", "link"]) == 0
-    assert main(["--data-dir", str(tmp_path), "runs", "--format", "json"]) == 0
+    assert run_cli(["--data-dir", str(tmp_path), "run", "--only", "link"]) == 0
+    assert run_cli(["--data-dir", str(tmp_path), "runs", "--format", "json"]) == 0
     out = capsys.readouterr().out
     runs = json.loads(out[out.index("["):])
     assert [r["stage"] for r in runs] == ["pipeline"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy import Connection, select
 
 from .. import __version__
 from ..config import Settings
+from ..jsonvalues import chunks
 from ..runtime.executors import Executor
 from ..store import Store, schema
 from ..store import cards as store_cards
@@ -179,11 +180,6 @@ def _rows(fields: dict[str, FieldValue], *, llm: bool) -> list[MetadataRow]:
             if fv.extractor.startswith(LLM_PREFIX) == llm]
 
 
-def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
 def extract_all(store: Store, settings: Settings, *, llm: LlmSettings | None = None, executor: Executor | None = None,
                 advance: Progress | None = None, extractor: CardExtractor | None = None,
                 batch_cards: int = BATCH_CARDS, round_cards: int = ROUND_CARDS, force: bool = False,
@@ -247,7 +243,7 @@ def _extract(store: Store, spec: str, base_version: str, full_version: str, help
     pool = ThreadPoolExecutor(max_workers=helper.llm.concurrency, thread_name_prefix="ptmscope-llm") \
         if helper is not None else None
     try:
-        for part in _chunks(todo, round_cards):
+        for part in chunks(todo, round_cards):
             with store.engine.connect() as conn:
                 rows = conn.execute(select(M.c.id, M.c.hub, M.c.model_id, M.c.card_sha, M.c.card_text, M.c.tags,
                                            M.c.card_data).where(M.c.id.in_(list(part))).order_by(M.c.id)).all()
@@ -264,7 +260,7 @@ def _extract(store: Store, spec: str, base_version: str, full_version: str, help
                 tasks.append(CardTask(row.id, row.model_id, row.card_text, tags, card_data))
                 info[row.id] = (row.hub, row.model_id, key)
             texts = {t.pk: t.text for t in tasks}
-            batches = [CardBatch(spec, tuple(chunk)) for chunk in _chunks(tasks, batch_cards)]
+            batches = [CardBatch(spec, tuple(chunk)) for chunk in chunks(tasks, batch_cards)]
             results: Iterable[list[CardResult]] = (executor.map(extract_batch, batches) if executor is not None
                                                    else map(extract_batch, batches))
             for batch_results in results:

@@ -31,6 +31,7 @@ from .. import __version__
 from ..config import Settings
 from ..errors import SourceUnavailableError
 from ..http import HttpStats, configure_huggingface_hub, make_client
+from ..jsonvalues import string_list
 from ..timestamps import parse_timestamp
 from .domains import domain_for_task
 from .interface import ModelCommit, ModelFile, ModelRecord
@@ -56,15 +57,6 @@ _FORMAT_BY_SUFFIX = {
     ".tflite": "tflite", ".pb": "tensorflow", ".msgpack": "flax", ".npy": "numpy", ".npz": "numpy",
     ".mlmodel": "coreml", ".nemo": "nemo",
 }
-
-
-def _strings(value: Any) -> list[str]:
-    """A field the Hub documents as ``str | list[str]``, whatever shape it really came in."""
-    if isinstance(value, str):
-        return [value] if value.strip() else []
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str) and v.strip()]
-    return []
 
 
 def _unique(values: list[str]) -> tuple[str, ...]:
@@ -118,7 +110,7 @@ def _files(siblings: Any) -> tuple[ModelFile, ...] | None:
 
 
 def _base_models(card: dict[str, Any], tags: list[str]) -> tuple[str, ...]:
-    found = _strings(card.get("base_model"))
+    found = string_list(card.get("base_model"))
     for tag in tags:
         if not tag.startswith("base_model:"):
             continue
@@ -179,18 +171,18 @@ def parse_model(raw: dict[str, Any]) -> ModelRecord:
     if not isinstance(model_id, str) or not model_id.strip():
         raise ValueError("model record without an id")
     raw, digest = raw_digest(raw)
-    tags = _strings(raw.get("tags"))
+    tags = string_list(raw.get("tags"))
     card_raw = raw.get("cardData")
     card: dict[str, Any] = card_raw if isinstance(card_raw, dict) else {}
     card_error = None
     if card_raw is not None and not isinstance(card_raw, dict):
         card_error = f"cardData is a {type(card_raw).__name__}, expected a mapping"
-    license_values = _strings(card.get("license")) or [t[len("license:"):] for t in tags
+    license_values = string_list(card.get("license")) or [t[len("license:"):] for t in tags
                                                        if t.startswith("license:")]
     license_raw = ", ".join(license_values) if license_values else None
     if license_raw == "other" and isinstance(card.get("license_name"), str):
         license_raw = f"other:{card['license_name']}"
-    datasets = _strings(card.get("datasets")) + [t[len("dataset:"):] for t in tags if t.startswith("dataset:")]
+    datasets = string_list(card.get("datasets")) + [t[len("dataset:"):] for t in tags if t.startswith("dataset:")]
     model_index = raw.get("model-index")
     if model_index is None:
         model_index = card.get("model-index")
@@ -217,7 +209,7 @@ def parse_model(raw: dict[str, Any]) -> ModelRecord:
         tags=tuple(tags),
         license_raw=license_raw,
         datasets=_unique(datasets),
-        languages=_unique(_strings(card.get("language"))),
+        languages=_unique(string_list(card.get("language"))),
         base_models=_base_models(card, tags),
         arxiv_ids=_unique([t[len("arxiv:"):] for t in tags if t.startswith("arxiv:")]),
         gated=_gated(raw.get("gated")),
@@ -231,7 +223,7 @@ def parse_model(raw: dict[str, Any]) -> ModelRecord:
         safetensors=raw.get("safetensors"),
         parameter_count=_parameter_count(raw.get("safetensors")),
         used_storage=_as_int(raw.get("usedStorage")),
-        spaces=tuple(_strings(spaces)) if spaces is not None else None,
+        spaces=tuple(string_list(spaces)) if spaces is not None else None,
         security_status=raw.get("securityRepoStatus"),
         files=_files(raw.get("siblings")),
         raw=raw,

@@ -22,6 +22,7 @@ from typing import Any
 from .. import __version__
 from ..config import Settings
 from ..github.cloning import clone_path
+from ..jsonvalues import string_list
 from ..runtime.executors import Executor
 from ..store import Store
 from ..store import licenses as db
@@ -70,21 +71,14 @@ def _normalise(raw: str | None) -> str | None:
     return normalize_license(raw)
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str)]
-    return []
-
-
 def model_raw_license(license_raw: str | None, tags: Any, card_data: Any) -> str | None:
     """The license string of a model: ``license_raw``, else its card data, else its ``license:`` tags (the same
     reading, and the same ``other:NAME`` form, as the Hub stage's)."""
     if license_raw and license_raw.strip():
         return license_raw
     card = card_data if isinstance(card_data, dict) else {}
-    values = _strings(card.get("license")) or [t[len("license:"):] for t in _strings(tags) if t.startswith("license:")]
+    values = string_list(card.get("license")) or [t[len("license:"):] for t in string_list(tags)
+                                                  if t.startswith("license:")]
     if not values:
         return None
     raw = ", ".join(values)

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import SourceUnavailableError
+from ..jsonvalues import string_list
 from .countries import countries_of
 from .fetch import ApiSource, get_json
 from .interface import PaperRecord
@@ -55,14 +56,6 @@ def _value(content: Mapping[str, Any], name: str) -> Any:
     field = content.get(name)
     # API v2 wraps every field as {"value": ...}; notes migrated from v1 may still hold bare values.
     return field.get("value") if isinstance(field, dict) else field
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str)]
-    return []
 
 
 @dataclass(frozen=True)
@@ -102,7 +95,7 @@ def parse_note(note: Any, venue: str, year: int,
     if not isinstance(content, dict):
         raise ValueError("note has no content")
     abstract = clean(_value(content, "abstract"))
-    author_ids = _strings(_value(content, "authorids"))
+    author_ids = string_list(_value(content, "authorids"))
     emails = [a for a in author_ids if "@" in a]
     found = [institutions[a] for a in author_ids if institutions and a in institutions]
     affiliations = unique(clean(i.name) for i in found if i.name)
@@ -117,15 +110,15 @@ def parse_note(note: Any, venue: str, year: int,
         title=clean(_value(content, "title")),
         venue=venue,
         year=year,
-        authors=present(clean(a) for a in _strings(_value(content, "authors"))),
+        authors=present(clean(a) for a in string_list(_value(content, "authors"))),
         affiliations=affiliations,
         countries=unique([*named, *countries_of(affiliations=affiliations, emails=[*domains, *emails])]),
         openreview_id=note_id,
         url=f"{SITE}/forum?id={forum}",
         pdf_url=(f"{SITE}{pdf}" if pdf.startswith("/") else pdf) if isinstance(pdf, str) and pdf else None,
         abstract=abstract,
-        keywords=unique(clean(k) for k in _strings(_value(content, "keywords"))),
-        code_links=unique([*(c.strip() for c in _strings(_value(content, "code"))), *find_code_links(abstract)]),
+        keywords=unique(clean(k) for k in string_list(_value(content, "keywords"))),
+        code_links=unique([*(c.strip() for c in string_list(_value(content, "code"))), *find_code_links(abstract)]),
         raw=dict(note),
     )
 
@@ -162,7 +155,7 @@ class OpenReviewSource(ApiSource):
         for note in notes:
             content = note.get("content") if isinstance(note, dict) else None
             if isinstance(content, dict):
-                ids.extend(a for a in _strings(_value(content, "authorids")) if a.startswith("~"))
+                ids.extend(a for a in string_list(_value(content, "authorids")) if a.startswith("~"))
         wanted = list(dict.fromkeys(ids))
         found: dict[str, Institution] = {}
         for start in range(0, len(wanted), PROFILE_BATCH):

@@ -44,6 +44,7 @@ from .. import __version__
 from ..config import Settings
 from ..errors import UsageError
 from ..github.cloning import clone_path
+from ..jsonvalues import chunks
 from ..runtime.executors import Executor
 from ..store import Store, schema
 from ..store.clones import dialect_insert
@@ -74,7 +75,6 @@ MIN_BATCH_FILES = 100
 REPOS_PER_ROUND = 500
 # What a file costs a scanner besides its bytes (opening, parsing, reporting), in bytes' worth of time.
 _FILE_COST = 2048
-_CHUNK = 500  # values per IN (...) list
 Progress = Callable[[int], None]
 
 # BlobResult.status values that are results of the content; the others say it could not be read as listed.
@@ -428,18 +428,13 @@ def fingerprint(scanner: str, rule_id: str, path: str, line: int | None, snippet
     return hashlib.sha256("\0".join((scanner, rule_id, path, anchor)).encode()).hexdigest()
 
 
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start:start + _CHUNK]
-
-
 def _blob_ids(conn: Connection, sizes: Mapping[str, int]) -> dict[str, int]:
     shas = sorted(sizes)
-    for part in _chunks(shas):
+    for part in chunks(shas):
         conn.execute(dialect_insert(conn, B).on_conflict_do_nothing(index_elements=["sha"]),
                      [{"sha": sha, "size": sizes[sha]} for sha in part])
     ids: dict[str, int] = {}
-    for part in _chunks(shas):
+    for part in chunks(shas):
         ids.update((sha, pk) for pk, sha in conn.execute(select(B.c.id, B.c.sha).where(B.c.sha.in_(part))))
     return ids
 
@@ -450,7 +445,7 @@ def _key_filter(key: ScannerKey) -> Any:
 
 def _seen(conn: Connection, key: ScannerKey, shas: Sequence[str]) -> set[str]:
     seen: set[str] = set()
-    for part in _chunks(sorted(shas)):
+    for part in chunks(sorted(shas)):
         seen.update(conn.execute(select(B.c.sha).join(BS, BS.c.blob == B.c.id).where(
             _key_filter(key), B.c.sha.in_(part))).scalars())
     return seen
@@ -463,24 +458,24 @@ def _store_batch(conn: Connection, key: ScannerKey, result: BatchResult, sizes: 
     ids = _blob_ids(conn, {r.sha: sizes[r.sha] for r in final})
     for kind in ("text", "binary"):
         known = [ids[r.sha] for r in final if r.kind == kind]
-        for part in _chunks(known):
+        for part in chunks(known):
             conn.execute(update(B).where(B.c.id.in_(part), B.c.kind.is_(None)).values(kind=kind))
     now = utcnow()
     # DO NOTHING: an equal result stored meanwhile (another run) stands; its findings are not added twice.
     stmt = dialect_insert(conn, BS).on_conflict_do_nothing(
         index_elements=["blob", "scanner", "scanner_version", "ruleset"]).returning(BS.c.id, BS.c.blob)
     scan_ids: dict[int, int] = {}
-    for part in _chunks(final):
+    for results in chunks(final):
         rows = [{"blob": ids[r.sha], "scanner": key.name, "scanner_version": key.version, "ruleset": key.ruleset,
-                 "status": r.status, "reason": r.reason, "scanned_at": now} for r in part]
+                 "status": r.status, "reason": r.reason, "scanned_at": now} for r in results]
         scan_ids.update((blob, pk) for pk, blob in conn.execute(stmt, rows))
     findings = [{"blob_scan": scan_ids[ids[r.sha]], "rule_id": f.rule_id, "line": f.line, "column": f.column,
                  "end_line": f.end_line, "message": f.message, "original_severity": f.original_severity,
                  "severity": f.severity, "vuln_type": f.vuln_type, "category": f.category, "cwe": f.cwe,
                  "cve": f.cve, "confidence": f.confidence, "snippet": f.snippet}
                 for r in final if ids[r.sha] in scan_ids for f in r.findings]
-    for part in _chunks(findings):
-        conn.execute(insert(BF), list(part))
+    for batch in chunks(findings):
+        conn.execute(insert(BF), list(batch))
 
 
 def _stored_results(conn: Connection, key: ScannerKey, shas: Sequence[str],
@@ -490,7 +485,7 @@ def _stored_results(conn: Connection, key: ScannerKey, shas: Sequence[str],
     query = (select(B.c.sha, BS.c.status, BS.c.reason, BF).select_from(BS.join(B, BS.c.blob == B.c.id)
                                                                         .outerjoin(BF, BF.c.blob_scan == BS.c.id))
              .where(_key_filter(key)).order_by(BF.c.id))
-    for part in _chunks(sorted(set(shas))):
+    for part in chunks(sorted(set(shas))):
         for row in conn.execute(query.where(B.c.sha.in_(part))):
             entry = out.setdefault(row.sha, (row.status, row.reason, []))
             if row.id is not None:
@@ -516,7 +511,7 @@ def _record_files(conn: Connection, work: _RepoWork, entries: Sequence[tuple[Fil
             for entry, sha in entries]
     rows += [{"repository": work.pk, "commit": work.commit, "path": s.path, "blob": None, "skipped": s.reason}
              for s in skipped]
-    for part in _chunks(rows):
+    for part in chunks(rows):
         conn.execute(insert(RF), list(part))
 
 
@@ -548,7 +543,7 @@ def _materialise(conn: Connection, work: _RepoWork, key: ScannerKey, started: da
         scanner=key.name, scanner_version=key.version, ruleset=key.ruleset, repository=work.pk, commit=work.commit,
         status="partial" if skipped else "ok", started_at=started, finished_at=utcnow(), files=len(uses),
         skipped=[{"path": s.path, "reason": s.reason} for s in skipped]).returning(S.c.id)).scalar_one()
-    for part in _chunks(findings):
+    for part in chunks(findings):
         conn.execute(insert(F), [{**row, "scan": scan_id} for row in part])
     return len(findings)
 
@@ -573,7 +568,7 @@ def stored_outcome(store: Store, repository: int) -> ScanOutcome:
         names = {row.id: row.scanner for row in scans}
         for row in scans:
             outcome.skipped += [Skipped(s["path"], s["reason"]) for s in row.skipped or []]
-        for part in _chunks(sorted(names)):
+        for part in chunks(sorted(names)):
             for f in conn.execute(select(F).where(F.c.scan.in_(part)).order_by(F.c.id)):
                 outcome.findings.append(Finding(
                     scanner=names[f.scan], rule_id=f.rule_id, path=f.path, line=f.line, message=f.message or "",

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, delete, func, insert, not_, select, update
 
+from ..jsonvalues import chunks
 from . import schema
 from .db import utcnow
 from .models import dialect_insert
@@ -30,7 +31,6 @@ A = schema.model_alias
 REVIEW_EXTRACTOR = "review"
 LLM_PREFIX = "llm:"
 RELATIONS = ("finetune", "adapter", "quantized", "merge", "unknown")
-_CHUNK = 500
 # The evidence column is bounded; several sources are joined into it.
 _EVIDENCE_MAX = 255
 
@@ -76,11 +76,6 @@ class ReviewItem:
     created_at: datetime
 
 
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start:start + _CHUNK]
-
-
 def _scope_filter(scope: Scope) -> Any:
     is_llm = CM.c.extractor.like(f"{LLM_PREFIX}%")
     if scope == "llm":
@@ -99,12 +94,12 @@ def replace_metadata(conn: Connection, model_pk: int, scope: Scope, rows: Sequen
 def replace_metadata_many(conn: Connection, scope: Scope, rows_by_model: Mapping[int, Sequence[MetadataRow]]) -> int:
     """:func:`replace_metadata` for many models in two statements per chunk; returns rows written."""
     pks = list(rows_by_model)
-    for part in _chunks(pks):
+    for part in chunks(pks):
         conn.execute(delete(CM).where(CM.c.model.in_(part), _scope_filter(scope)))
     values = [{"model": pk, "field": r.field, "value": r.value, "extractor": r.extractor[:64],
                "confidence": r.confidence} for pk, rows in rows_by_model.items() for r in rows]
-    for part in _chunks(values):
-        conn.execute(insert(CM), list(part))
+    for batch in chunks(values):
+        conn.execute(insert(CM), list(batch))
     return len(values)
 
 
@@ -162,13 +157,13 @@ def upsert_extractions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> N
     stmt = dialect_insert(conn, CE)
     stmt = stmt.on_conflict_do_update(index_elements=["model"],
                                       set_={c: getattr(stmt.excluded, c) for c in _EXTRACTION_COLUMNS})
-    for part in _chunks(values):
+    for part in chunks(values):
         conn.execute(stmt, list(part))
 
 
 def extraction_states(conn: Connection, model_pks: Sequence[int]) -> dict[int, ExtractionState]:
     out: dict[int, ExtractionState] = {}
-    for part in _chunks(list(model_pks)):
+    for part in chunks(list(model_pks)):
         for row in conn.execute(select(CE.c.model, CE.c.card_sha, CE.c.extractor_version, CE.c.llm_model)
                                 .where(CE.c.model.in_(part))):
             out[row.model] = ExtractionState(row.card_sha, row.extractor_version, row.llm_model)
@@ -183,16 +178,16 @@ def resolve_models(conn: Connection, hub: str, model_ids: Iterable[str]) -> dict
     an old name the model was renamed from (``model_alias``)."""
     wanted = sorted({m for m in model_ids if m})
     found: dict[str, int] = {}
-    for part in _chunks(wanted):
+    for part in chunks(wanted):
         for pk, model_id in conn.execute(select(M.c.id, M.c.model_id).where(M.c.hub == hub, M.c.model_id.in_(part))):
             found.setdefault(model_id.lower(), pk)
     missing = sorted({m.lower() for m in wanted} - found.keys())
-    for part in _chunks(missing):
+    for part in chunks(missing):
         for pk, model_id in conn.execute(select(M.c.id, M.c.model_id).where(
                 M.c.hub == hub, func.lower(M.c.model_id).in_(part)).order_by(M.c.id)):
             found.setdefault(model_id.lower(), pk)
     missing = sorted({m.lower() for m in wanted} - found.keys())
-    for part in _chunks(missing):
+    for part in chunks(missing):
         for pk, old_id in conn.execute(select(A.c.model, A.c.old_id).where(
                 A.c.hub == hub, func.lower(A.c.old_id).in_(part)).order_by(A.c.id)):
             found.setdefault(old_id.lower(), pk)
@@ -208,7 +203,7 @@ def replace_edges(conn: Connection, child_pk: int, child_id: str, hub: str, edge
 
 def replace_edges_many(conn: Connection, children: Sequence[tuple[int, str, str, Sequence[EdgeRow]]]) -> int:
     """:func:`replace_edges` for many models (child pk, child id, hub, edges), parents resolved together."""
-    for part in _chunks([pk for pk, _, _, _ in children]):
+    for part in chunks([pk for pk, _, _, _ in children]):
         conn.execute(delete(E).where(E.c.child.in_(part)))
     wanted: dict[str, set[str]] = {}
     for _, _, hub, edges in children:
@@ -229,8 +224,8 @@ def replace_edges_many(conn: Connection, children: Sequence[tuple[int, str, str,
             seen.add((key, relation, evidence))
             rows.append({"child": child_pk, "parent_id": edge.parent_id[:255], "parent": parent,
                          "relation": relation, "evidence": evidence})
-    for part in _chunks(rows):
-        conn.execute(insert(E), list(part))
+    for batch in chunks(rows):
+        conn.execute(insert(E), list(batch))
     return len(rows)
 
 
@@ -275,7 +270,7 @@ def queue_reviews(conn: Connection, model_pk: int, extractor_prefix: str, rows: 
 
 
 def drop_pending_reviews(conn: Connection, model_pks: Sequence[int], extractor_prefix: str) -> None:
-    for part in _chunks(list(model_pks)):
+    for part in chunks(list(model_pks)):
         conn.execute(delete(CR).where(CR.c.model.in_(part), CR.c.status == "pending",
                                       CR.c.extractor.like(f"{extractor_prefix}%")))
 
@@ -330,7 +325,7 @@ def review_counts(conn: Connection) -> Mapping[str, int]:
 
 def model_ids_with(conn: Connection, pks: Sequence[int]) -> dict[int, str]:
     out: dict[int, str] = {}
-    for part in _chunks(list(pks)):
+    for part in chunks(list(pks)):
         out.update(conn.execute(select(M.c.id, M.c.model_id).where(M.c.id.in_(part))).tuples())
     return out
 

@@ -9,13 +9,14 @@ version: a content is scanned once whatever models and paths hold it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, exists, func, insert, select
 
+from ..jsonvalues import chunks
 from . import Store, schema
 from .models import dialect_insert
 
@@ -27,7 +28,6 @@ R = schema.repository
 
 HUB = "huggingface"
 DOWNLOADED, SKIPPED, FAILED = "downloaded", "skipped", "failed"
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +49,6 @@ class SnapshotFile:
     status: str
     reason: str | None
     format: str | None
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start:start + _CHUNK]
 
 
 def select_models(conn: Connection, *, min_downloads: int, revision_pinned: bool,
@@ -78,7 +73,7 @@ def select_models(conn: Connection, *, min_downloads: int, revision_pinned: bool
 def stored_files(conn: Connection, models: Sequence[int]) -> dict[int, list[SnapshotFile]]:
     """Each model's snapshot rows."""
     out: dict[int, list[SnapshotFile]] = {pk: [] for pk in models}
-    for part in _chunks(sorted(set(models))):
+    for part in chunks(sorted(set(models))):
         for row in conn.execute(select(MS).where(MS.c.model.in_(part)).order_by(MS.c.model, MS.c.path)):
             out[row.model].append(SnapshotFile(row.path, row.commit, row.sha256, row.size, row.status, row.reason,
                                                row.format))
@@ -88,14 +83,14 @@ def stored_files(conn: Connection, models: Sequence[int]) -> dict[int, list[Snap
 def replace_snapshot(conn: Connection, model: int, rows: Sequence[Mapping[str, Any]]) -> None:
     """The model's snapshot becomes ``rows`` (dicts of ``model_snapshot`` columns without ``model``)."""
     conn.execute(delete(MS).where(MS.c.model == model))
-    for part in _chunks(list(rows)):
+    for part in chunks(list(rows)):
         conn.execute(insert(MS), [{**row, "model": model} for row in part])
 
 
 def verdict_keys(conn: Connection, shas: Iterable[str]) -> dict[str, dict[str, tuple[str, str | None]]]:
     """Per content: scanner -> (version, format) of every stored verdict."""
     out: dict[str, dict[str, tuple[str, str | None]]] = {}
-    for part in _chunks(sorted(set(shas))):
+    for part in chunks(sorted(set(shas))):
         for row in conn.execute(select(V.c.sha256, V.c.scanner, V.c.scanner_version, V.c.format)
                                 .where(V.c.sha256.in_(part))):
             out.setdefault(row.sha256, {})[row.scanner] = (row.scanner_version, row.format)
@@ -112,14 +107,14 @@ def write_verdicts(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Store verdicts; a verdict already stored for the same content, scanner and version stands (the
     scanners are deterministic, so it is the same verdict)."""
     stmt = dialect_insert(conn, V).on_conflict_do_nothing(index_elements=["sha256", "scanner", "scanner_version"])
-    for part in _chunks(list(rows)):
+    for part in chunks(list(rows)):
         conn.execute(stmt, list(part))
 
 
 def latest_verdicts(conn: Connection, shas: Iterable[str], scanner: str) -> dict[str, tuple[str, str | None]]:
     """The outcome and format of the newest verdict of ``scanner`` on each content."""
     out: dict[str, tuple[datetime, str, str | None]] = {}
-    for part in _chunks(sorted(set(shas))):
+    for part in chunks(sorted(set(shas))):
         for sha, outcome, fmt, at in conn.execute(select(V.c.sha256, V.c.outcome, V.c.format, V.c.scanned_at)
                                                   .where(V.c.sha256.in_(part), V.c.scanner == scanner)):
             if sha not in out or at > out[sha][0]:
@@ -181,7 +176,7 @@ def code_files(conn: Connection, models: Sequence[int], prefix: str) -> dict[int
     starts with ``prefix``: (scanner, outcome, details)."""
     latest = _latest_verdicts(V.c.scanner.startswith(prefix))
     out: dict[int, list[tuple[SnapshotFile, list[tuple[str, str, Any]]]]] = {pk: [] for pk in models}
-    for part in _chunks(sorted(set(models))):
+    for part in chunks(sorted(set(models))):
         query = (select(MS, latest.c.scanner, latest.c.outcome, latest.c.details)
                  .select_from(MS.outerjoin(latest, latest.c.sha256 == MS.c.sha256))
                  .where(MS.c.model.in_(part), MS.c.status == DOWNLOADED, MS.c.path.endswith(".py"))
@@ -200,7 +195,7 @@ def code_files(conn: Connection, models: Sequence[int], prefix: str) -> dict[int
 
 def snapshot_commits(conn: Connection, models: Sequence[int]) -> dict[int, str | None]:
     out: dict[int, str | None] = {}
-    for part in _chunks(sorted(set(models))):
+    for part in chunks(sorted(set(models))):
         for pk, commit in conn.execute(select(MS.c.model, func.max(MS.c.commit)).where(MS.c.model.in_(part))
                                        .group_by(MS.c.model)):
             out[pk] = commit
@@ -209,6 +204,6 @@ def snapshot_commits(conn: Connection, models: Sequence[int]) -> dict[int, str |
 
 def model_configs(conn: Connection, models: Sequence[int]) -> dict[int, Any]:
     out: dict[int, Any] = {}
-    for part in _chunks(sorted(set(models))):
+    for part in chunks(sorted(set(models))):
         out.update((pk, config) for pk, config in conn.execute(select(M.c.id, M.c.config).where(M.c.id.in_(part))))
     return out
